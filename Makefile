@@ -1,0 +1,34 @@
+# `make run` sets up .venv and opens the dashboard; `make test` sets it up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+# The torch pair this project is tested with; override for another CUDA build, e.g.
+# make run TORCH_SPEC="torch torchvision"
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# Tests read the real MNIST from ../shared unless MNIST_TUI_DATA says otherwise.
+MNIST_TUI_DATA ?= $(abspath ../shared/datasets)
+export MNIST_TUI_DATA
+
+BIN := $(VENV)/bin
+
+.PHONY: setup run test bench clean
+
+$(BIN)/mnist-tui: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/mnist-tui
+
+run: setup
+	$(BIN)/mnist-tui $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/engine_vs_classic.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

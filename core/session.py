@@ -1,0 +1,49 @@
+"""A run as the front ends start it: trained by core.trainer and recorded in the run store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+from core.config import RunConfig
+from core.events import Event, RunFailed
+from core.store import RunStore, StoreError
+from core.trainer import run_events
+
+
+def recorded_run(
+    config: RunConfig,
+    run_id: str,
+    *,
+    store: RunStore | None,
+    cancel: threading.Event | None = None,
+    data_dir: str | Path | None = None,
+) -> Iterator[Event]:
+    """Yield the run's events, each written to its event log first (so a kill loses nothing shown)."""
+    if store is None:
+        yield from run_events(config, run_id, cancel=cancel, data_dir=data_dir)
+        return
+    try:
+        writer = store.create(run_id, config)
+    except StoreError as problem:
+        yield RunFailed(run_id, "StoreError", str(problem))
+        return
+    try:
+        for event in run_events(config, run_id, cancel=cancel, data_dir=data_dir, checkpoint_path=writer.checkpoint_path):
+            try:
+                writer.append(event)
+            except OSError as problem:  # disk full mid-run: stop training, say why
+                yield RunFailed(run_id, "StoreError", f"cannot append to {writer.folder}: {problem}; free disk space")
+                return
+            yield event
+    finally:
+        writer.close()
+
+
+def wait_politely(thread: threading.Thread, poll_s: float = 0.2) -> None:
+    """Join a thread in short steps so the main thread still receives signals (Ctrl+C, SIGHUP)."""
+    while thread.is_alive():
+        thread.join(poll_s)
+        time.sleep(0)

@@ -1,0 +1,150 @@
+"""The run store: one folder per run with its config, an append-only event log and its weights.
+
+    runs/20261127-181502-3f2a-cnn-lr0.01-bs64/
+        config.json      the RunConfig, written atomically before training starts
+        events.jsonl     one JSON event per line, flushed as it is written
+        checkpoint.pt    the latest weights (written atomically by core.checkpoint)
+
+Ids sort by start time and carry the run's name. Reading is forgiving: a torn last line
+(the process was killed mid-write) is skipped with a warning, an unreadable run is listed as
+unreadable, and nothing here ever raises on bad file contents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.atomic import atomic_write
+from core.config import ConfigError, RunConfig
+from core.events import Event, event_from_dict
+
+RUNS_ENV = "MNIST_TUI_RUNS"
+CONFIG_FILE = "config.json"
+EVENTS_FILE = "events.jsonl"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+class StoreError(RuntimeError):
+    """The runs folder cannot be used; the message says which folder and what to do."""
+
+
+def resolve_runs_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """--runs-dir, else $MNIST_TUI_RUNS, else ./runs (beside the user's work, as TensorBoard does)."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(RUNS_ENV)
+    return Path(env).expanduser() if env else Path("runs")
+
+
+def new_run_id(config: RunConfig, now: float | None = None) -> str:
+    """`YYYYmmdd-HHMMSS-xxxx-<label>`: sorts by start time, unique, readable in `ls`."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", config.name or f"{config.model}-lr{config.lr:g}-bs{config.batch_size}")
+    return f"{stamp}-{secrets.token_hex(2)}-{slug.strip('-')[:40] or 'run'}"
+
+
+@dataclass
+class StoredRun:
+    run_id: str
+    path: Path
+    config: RunConfig | None = None
+    events: list[Event] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # torn lines, bad config: shown to the user
+    unreadable: str | None = None  # why nothing of this run could be read
+
+    @property
+    def checkpoint(self) -> Path | None:
+        path = self.path / CHECKPOINT_FILE
+        return path if path.is_file() else None
+
+
+class RunWriter:
+    """Appends one run's events; each line is flushed (and the file fsynced at run ends)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._file = open(folder / EVENTS_FILE, "a", encoding="utf-8")
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.folder / CHECKPOINT_FILE
+
+    def append(self, event: Event) -> None:
+        self._file.write(json.dumps(event.to_dict(), separators=(",", ":")) + "\n")
+        self._file.flush()
+        if event.kind in ("epoch_ended", "run_finished", "run_stopped", "run_failed"):
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class RunStore:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    def create(self, run_id: str, config: RunConfig) -> RunWriter:
+        folder = self.root / run_id
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            with atomic_write(folder / CONFIG_FILE, "w", encoding="utf-8") as handle:
+                json.dump(config.to_dict(), handle, indent=2)
+            return RunWriter(folder)
+        except OSError as problem:
+            raise StoreError(
+                f"cannot write the run folder {folder} ({problem.strerror or problem}); "
+                "choose a writable folder with --runs-dir or $MNIST_TUI_RUNS, or free some disk space"
+            ) from problem
+
+    def run_ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def load(self, run_id: str) -> StoredRun:
+        return read_run(self.root / run_id)
+
+    def load_all(self) -> list[StoredRun]:
+        return [self.load(run_id) for run_id in self.run_ids()]
+
+    def delete(self, run_id: str) -> None:
+        shutil.rmtree(self.root / run_id)
+
+
+def read_events(data: bytes) -> tuple[list[Event], list[str]]:
+    """Parse an event log's bytes; bad lines become warnings (a torn last line is normal after a kill)."""
+    events: list[Event] = []
+    warnings: list[str] = []
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            events.append(event_from_dict(json.loads(raw.decode("utf-8"))))
+        except (ValueError, UnicodeDecodeError, RecursionError) as bad:
+            where = "its last line (cut off mid-write)" if number >= len(lines) - 1 else f"line {number}"
+            warnings.append(f"skipped {where} of the event log: {str(bad)[:120]}")
+    return events, warnings
+
+
+def read_run(folder: Path) -> StoredRun:
+    run = StoredRun(run_id=folder.name, path=folder)
+    try:
+        config_data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        run.config = RunConfig.from_dict(config_data)
+    except (OSError, ValueError, TypeError, AttributeError, ConfigError) as bad:
+        run.unreadable = f"config.json is missing or unreadable ({str(bad)[:120]})"
+        return run
+    try:
+        run.events, run.warnings = read_events((folder / EVENTS_FILE).read_bytes())
+    except OSError as bad:
+        run.warnings.append(f"no event log ({bad.strerror or bad})")
+    return run

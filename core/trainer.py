@@ -1,0 +1,256 @@
+"""Training one configuration, as a generator of events (the core every front end drives).
+
+`train` and `evaluate` are the explicit steps of pytorch/examples' mnist; `run_events` strings
+them into a run and turns every failure into a `RunFailed` event instead of an exception, so
+a front end only iterates. The hot loop keeps the loss on the device and reads it back once per
+log window; `cancel` (a plain threading.Event) is checked between batches.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+
+from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.config import ConfigError, RunConfig
+from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
+from core.devices import device_name, resolve_device
+from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.models import build_model, parameter_count
+
+EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite: the run cannot recover."""
+
+
+def make_optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, split: Split) -> tuple[float, float]:
+    """(accuracy 0..1, mean cross-entropy) over the whole split, in order."""
+    model.eval()
+    correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
+    loss_sum = torch.zeros((), device=split.labels.device)
+    for start in range(0, len(split), EVAL_BATCH):
+        logits = model(split.images[start : start + EVAL_BATCH])
+        labels = split.labels[start : start + EVAL_BATCH]
+        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
+        correct += (logits.argmax(1) == labels).sum()
+    model.train()
+    return correct.item() / len(split), loss_sum.item() / len(split)
+
+
+class TrainingRun:
+    """One configuration's run. Iterate `events()`; set `cancel` to stop after the current batch."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        run_id: str,
+        *,
+        cancel: threading.Event | None = None,
+        data_dir: str | Path | None = None,
+        checkpoint_path: str | Path | None = None,
+    ) -> None:
+        self.config = config
+        self.run_id = run_id
+        self.cancel = cancel or threading.Event()
+        self.data_dir = resolve_data_dir(data_dir)
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self._t0 = time.perf_counter()
+        self.epoch = 0  # epochs completed, resumed ones included
+        self.last_accuracy: float | None = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def events(self) -> Iterator[Event]:
+        try:
+            yield from self._run()
+        except Exception as error:  # every failure is a result the user can read, never a crash
+            yield RunFailed(self.run_id, type(error).__name__, self._explain(error), round(self.elapsed(), 3))
+        finally:
+            if getattr(self, "device", None) is not None and self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def _explain(self, error: Exception) -> str:
+        if isinstance(error, (ConfigError, DataError, CheckpointError, NonFiniteLoss)):
+            return str(error)
+        if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
+            return (
+                f"out of memory on {getattr(self, 'device', 'the device')} at batch size "
+                f"{self.config.batch_size}: try a smaller batch size, or close other jobs on that GPU"
+            )
+        return f"{type(error).__name__}: {error}"
+
+    def _setup(self) -> None:
+        config = self.config
+        self.device = resolve_device(config.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
+        self.train_split = load_split(config.dataset, self.data_dir, True, self.device, config.train_size)
+        self.test_split = load_split(config.dataset, self.data_dir, False, self.device, config.test_size)
+        if config.batch_size > len(self.train_split):
+            raise ConfigError("batch_size", f"is larger than the training set ({len(self.train_split):,} images)")
+        with torch.random.fork_rng(devices=[]):  # seed the weights without touching other threads' RNG
+            torch.manual_seed(config.seed)
+            self.model = build_model(config.model)
+        self.model.to(self.device).train()
+        self.optimizer = make_optimizer(self.model, config)
+        on_gpu = self.device.type == "cuda"
+        self.generator = torch.Generator(device=self.device if on_gpu else "cpu").manual_seed(config.seed)
+        self.start_accuracy = None
+        if config.resume:
+            self._resume(load_checkpoint(config.resume))
+
+    def _resume(self, checkpoint: dict) -> None:
+        if checkpoint["model_name"] != self.config.model:
+            raise CheckpointError(
+                f"{self.config.resume} holds a {checkpoint['model_name']} network; this run trains a "
+                f"{self.config.model}: choose model {checkpoint['model_name']} to resume it"
+            )
+        self.model.load_state_dict(checkpoint["state_dict"])
+        if checkpoint.get("optimizer_name") == self.config.optimizer:
+            self.optimizer.load_state_dict(checkpoint["optimizer_state"])
+            for group in self.optimizer.param_groups:  # this run's settings win over the saved ones
+                group["lr"], group["weight_decay"] = self.config.lr, self.config.weight_decay
+                if "momentum" in group:
+                    group["momentum"] = self.config.momentum
+        self.epoch = int(checkpoint.get("epoch", 0))
+        self.start_accuracy, _ = evaluate(self.model, self.test_split)
+        self.last_accuracy = self.start_accuracy
+
+    def _save(self) -> str | None:
+        if self.checkpoint_path is None:
+            return None
+        save_checkpoint(
+            self.checkpoint_path,
+            model=self.model,
+            optimizer=self.optimizer,
+            config=self.config.to_dict(),
+            epoch=self.epoch,
+            accuracy=self.last_accuracy,
+        )
+        return str(self.checkpoint_path)
+
+    def _run(self) -> Iterator[Event]:
+        self._setup()
+        config = self.config
+        per_epoch = batches_per_epoch(len(self.train_split), config.batch_size)
+        yield RunStarted(
+            self.run_id,
+            config=config.to_dict(),
+            device=str(self.device),
+            device_name=device_name(self.device),
+            parameters=parameter_count(self.model),
+            train_size=len(self.train_split),
+            test_size=len(self.test_split),
+            batches_per_epoch=per_epoch,
+            started_at=time.time(),
+            start_epoch=self.epoch,
+            start_accuracy=self.start_accuracy,
+        )
+        best = self.start_accuracy or 0.0
+        for epoch in range(self.epoch + 1, self.epoch + config.epochs + 1):
+            epoch_t0 = time.perf_counter()
+            train_loss = yield from self.train(epoch)
+            if train_loss is None:  # cancelled mid-epoch
+                yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), self._save())
+                return
+            self.epoch = epoch
+            self.last_accuracy, test_loss = evaluate(self.model, self.test_split)
+            best = max(best, self.last_accuracy)
+            yield EpochEnded(
+                self.run_id,
+                epoch=epoch,
+                accuracy=self.last_accuracy,
+                test_loss=test_loss,
+                train_loss=train_loss,
+                seconds=round(time.perf_counter() - epoch_t0, 3),
+                elapsed=round(self.elapsed(), 3),
+            )
+            if self.cancel.is_set():
+                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), self._save())
+                return
+        yield RunFinished(self.run_id, self.last_accuracy, best, round(self.elapsed(), 3), self._save())
+
+    def train(self, epoch: int) -> Iterator[BatchLogged]:
+        """One epoch; yields a BatchLogged every log window; returns the mean loss, None if cancelled."""
+        model, optimizer, split, config = self.model, self.optimizer, self.train_split, self.config
+        device = self.device
+        window_loss = torch.zeros((), device=device)
+        epoch_loss = torch.zeros((), device=device)
+        window_batches = window_samples = 0
+        window_t0 = time.perf_counter()
+        steps_before = (epoch - 1) * batches_per_epoch(len(split), config.batch_size)
+        self._last_batch = 0
+        for batch, index in enumerate(batch_indices(len(split), config.batch_size, self.generator, device), start=1):
+            if self.cancel.is_set():
+                return None
+            index = index.to(device, non_blocking=True)
+            loss = F.cross_entropy(model(split.images[index]), split.labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss = loss.detach()
+            window_loss += loss
+            epoch_loss += loss
+            window_batches += 1
+            window_samples += index.numel()
+            self._last_batch = batch
+            if batch % config.log_every == 0:
+                mean = window_loss.item() / window_batches  # the one device sync per window
+                self._check_finite(mean, epoch, batch)
+                now = time.perf_counter()
+                yield BatchLogged(
+                    self.run_id,
+                    epoch=epoch,
+                    batch=batch,
+                    step=steps_before + batch,
+                    loss=mean,
+                    samples_per_sec=round(window_samples / max(now - window_t0, 1e-9), 1),
+                    elapsed=round(self.elapsed(), 3),
+                    lr=optimizer.param_groups[0]["lr"],
+                )
+                window_loss.zero_()
+                window_batches = window_samples = 0
+                window_t0 = now
+        mean_epoch = epoch_loss.item() / self._last_batch
+        self._check_finite(mean_epoch, epoch, self._last_batch)
+        return mean_epoch
+
+    def _check_finite(self, value: float, epoch: int, batch: int) -> None:
+        if value != value or value in (float("inf"), float("-inf")):
+            what = "NaN" if value != value else "infinite"
+            raise NonFiniteLoss(
+                f"loss became {what} at epoch {epoch}, batch {batch}: try a lower learning rate "
+                f"(this run used {self.config.lr:g})"
+            )
+
+
+def run_events(config: RunConfig, run_id: str, **kwargs) -> Iterator[Event]:
+    """Shorthand: the events of one run (see TrainingRun for the keyword arguments)."""
+    return TrainingRun(config, run_id, **kwargs).events()
+
+
+def start_in_thread(events: Iterator[Event], emit: Callable[[Event], None], name: str = "mnist-tui-train") -> threading.Thread:
+    """Drive an event generator in a daemon thread, handing each event to `emit` (which must be thread-safe)."""
+
+    def drive() -> None:
+        for event in events:
+            emit(event)
+
+    thread = threading.Thread(target=drive, name=name, daemon=True)
+    thread.start()
+    return thread

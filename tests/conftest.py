@@ -1,0 +1,31 @@
+"""Shared fixtures: the real MNIST from ../shared (read-only), and throwaway runs folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("MNIST_TUI_DATA") or REPO.parent / "shared" / "datasets")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        pytest.fail(f"real MNIST not found under {DATA_DIR}; set MNIST_TUI_DATA (see README)")
+    return DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch, data_dir):
+    """Every test records into its own runs folder and reads MNIST from the shared copy."""
+    monkeypatch.setenv("MNIST_TUI_DATA", str(data_dir))
+    monkeypatch.setenv("MNIST_TUI_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def runs_dir(tmp_path) -> Path:
+    return tmp_path / "runs"

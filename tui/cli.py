@@ -1,0 +1,143 @@
+"""`mnist-tui`: the dashboard with no subcommand; `mnist-tui train ...` headless.
+
+Thin on purpose: flags become strings for core.config's parser (so the CLI and the form refuse
+the same values with the same words), the core trains, this module prints events. Nothing here
+imports torch until a subcommand needs it, so the dashboard's first frame is not kept waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Sequence
+
+from core.config import FIELD_NAMES, ConfigError, RunConfig, parse_config
+from core.events import format_line
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# flag -> (config field, help). Every RunConfig field but `resume` is spelled like the field.
+_CONFIG_FLAGS = {
+    "--model": ("model", "cnn (the seed's network) or mlp"),
+    "--dataset": ("dataset", "mnist, fashion-mnist or kmnist"),
+    "--lr": ("lr", "learning rate (default 0.001)"),
+    "--batch-size": ("batch_size", "training batch size (default 64)"),
+    "--epochs": ("epochs", "passes over the training set (default 5)"),
+    "--momentum": ("momentum", "SGD momentum (default 0.9)"),
+    "--optimizer": ("optimizer", "sgd or adam (default sgd)"),
+    "--weight-decay": ("weight_decay", "L2 penalty (default 0)"),
+    "--seed": ("seed", "random seed for weights and shuffling (default 1)"),
+    "--device": ("device", "auto, cpu, cuda, cuda:N or mps (default auto)"),
+    "--log-every": ("log_every", "batches between loss lines (default 100)"),
+    "--train-size": ("train_size", "train on the first N images only"),
+    "--test-size": ("test_size", "test on the first N images only"),
+    "--name": ("name", "a label for the run"),
+    "--resume": ("resume", "start from this checkpoint's weights"),
+}
+assert {field for field, _ in _CONFIG_FLAGS.values()} == set(FIELD_NAMES)
+_FLAG_FOR_FIELD = {field: flag for flag, (field, _) in _CONFIG_FLAGS.items()}
+
+
+class UsageError(Exception):
+    """Bad command-line input; printed as `mnist-tui: error: ...` with exit code 2."""
+
+
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="folder holding MNIST/raw (default: $MNIST_TUI_DATA, else ~/.cache/mnist-tui)")
+    parser.add_argument("--runs-dir", help="where runs are recorded (default: $MNIST_TUI_RUNS, else ./runs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mnist-tui", description="Train and compare networks on MNIST in the terminal.")
+    _add_store_flags(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = commands.add_parser("train", help="train one configuration headless, printing the seed's lines")
+    for flag, (field, help_text) in _CONFIG_FLAGS.items():
+        train.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
+    _add_store_flags(train)
+    train.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    values = {field: getattr(args, field) for field in FIELD_NAMES if getattr(args, field, None) is not None}
+    try:
+        return parse_config(values)
+    except ConfigError as bad:
+        raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, bad.field)}: {bad.message}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return train_command(args)
+        return dashboard_command(args)
+    except UsageError as bad:
+        print(f"mnist-tui: error: {bad}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def dashboard_command(args: argparse.Namespace) -> int:
+    from tui.app import create_app
+
+    create_app(runs_dir=args.runs_dir, data_dir=args.data_dir).run()
+    return EXIT_OK
+
+
+def _print(line: str) -> None:
+    try:
+        print(line, flush=True)
+    except (OSError, ValueError):  # the terminal went away (SSH dropped): keep training, keep recording
+        pass
+
+
+def train_command(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from core.devices import resolve_device  # imports torch: only now that we train
+    from core.session import recorded_run, wait_politely
+    from core.store import RunStore, new_run_id, resolve_runs_dir
+    from core.trainer import start_in_thread
+
+    try:
+        resolve_device(config.device)
+    except ConfigError as bad:
+        raise UsageError(f"--device: {bad.message}") from None
+
+    cancel = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        if received:  # a second Ctrl+C: the user really wants out now
+            raise KeyboardInterrupt
+        received.append(signum)
+        cancel.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current batch (Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), on_signal)
+
+    ended: list[str] = []
+
+    def emit(event) -> None:
+        if event.kind in ("run_finished", "run_stopped", "run_failed"):
+            ended.append(event.kind)
+        if args.json:
+            _print(json.dumps(event.to_dict()))
+        elif (line := format_line(event)) is not None:
+            _print(line)
+
+    run_id = new_run_id(config)
+    store = RunStore(resolve_runs_dir(args.runs_dir))
+    events = recorded_run(config, run_id, store=store, cancel=cancel, data_dir=args.data_dir)
+    wait_politely(start_in_thread(events, emit))
+    if received:
+        return 128 + received[0]
+    if ended and ended[-1] == "run_finished":
+        return EXIT_OK
+    return EXIT_INTERRUPTED if ended and ended[-1] == "run_stopped" else EXIT_FAILED
