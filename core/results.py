@@ -1,0 +1,96 @@
+"""A run's results as the user compares them: built by replaying its events.
+
+The dashboard's table and charts, the CSV export and `mnist-tui runs` all read RunRecords, so
+a run looks the same live, after a restart (replayed from its event log) and in a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.config import RunConfig
+from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+
+# queued and running are live states; the rest are final. "interrupted": the log just ends
+# (the process was killed); "unreadable": the run folder could not be read.
+STATUSES = ("queued", "running", "done", "stopped", "failed", "interrupted", "unreadable")
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    config: RunConfig
+    status: str = "queued"
+    accuracies: dict[int, float] = field(default_factory=dict)  # epoch -> test accuracy 0..1
+    losses: list[tuple[float, float]] = field(default_factory=list)  # (x in epochs, mean loss)
+    batches_per_epoch: int | None = None
+    start_epoch: int = 0  # epochs the resumed checkpoint had already trained
+    seconds: float | None = None  # wall time so far / in all
+    device: str = ""
+    device_name: str = ""
+    message: str = ""  # why it failed or stopped
+    last_batch: BatchLogged | None = None
+    checkpoint: str | None = None
+    started_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    @property
+    def best(self) -> float | None:
+        return max(self.accuracies.values()) if self.accuracies else None
+
+    @property
+    def final(self) -> float | None:
+        return self.accuracies[max(self.accuracies)] if self.accuracies else None
+
+    @property
+    def last_epoch(self) -> int:
+        return max(self.accuracies, default=self.start_epoch)
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ("queued", "running")
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into the record (events arrive in the order the run emitted them)."""
+        if isinstance(event, RunStarted):
+            self.status = "running"
+            self.batches_per_epoch = event.batches_per_epoch
+            self.start_epoch = event.start_epoch
+            self.device, self.device_name = event.device, event.device_name
+            self.started_at = event.started_at
+        elif isinstance(event, BatchLogged):
+            per_epoch = self.batches_per_epoch or 1
+            self.losses.append((event.step / per_epoch, event.loss))
+            self.last_batch = event
+            self.seconds = event.elapsed
+        elif isinstance(event, EpochEnded):
+            self.accuracies[event.epoch] = event.accuracy
+            self.seconds = event.elapsed
+        elif isinstance(event, RunFinished):
+            self.status, self.seconds, self.checkpoint = "done", event.seconds, event.checkpoint
+        elif isinstance(event, RunStopped):
+            self.status, self.seconds, self.checkpoint = "stopped", event.seconds, event.checkpoint
+            self.message = event.reason
+        elif isinstance(event, RunFailed):
+            self.status, self.message = "failed", event.message
+            self.seconds = event.seconds or self.seconds
+
+    @classmethod
+    def from_stored(cls, stored) -> "RunRecord":
+        """A record for a run read back from the store (a core.store.StoredRun)."""
+        if stored.unreadable or stored.config is None:
+            return cls(stored.run_id, RunConfig(name=stored.run_id), status="unreadable", message=stored.unreadable or "")
+        return cls.replay(stored.run_id, stored.config, stored.events)
+
+    @classmethod
+    def replay(cls, run_id: str, config: RunConfig, events: list[Event], *, live: bool = False) -> "RunRecord":
+        """Rebuild a record from a stored log; one that just ends is `interrupted` unless `live`."""
+        record = cls(run_id, config, status="running" if live else "interrupted")
+        for event in events:
+            record.apply(event)
+        if record.status == "running" and not live:
+            record.status = "interrupted"
+        return record

@@ -1,0 +1,299 @@
+"""The dashboard: a run form, live loss and accuracy charts, the results table and a status line.
+
+Training happens in a Textual thread worker that is a thin shell around core.session's event
+generator (harlequin's pattern); every event is posted to the app, never awaited. Nothing here
+imports torch at module level: the first frame appears while torch loads in the background.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, RichLog, Static
+
+from core.config import RunConfig
+from core.events import END_KINDS, RunStarted, format_line
+from core.export import write_csv
+from core.results import RunRecord
+from core.store import RunStore, new_run_id, resolve_runs_dir
+from tui.palette import plot_color, rich_color
+from tui.training import HistoryLoaded, RunQueue, TrainingEvent
+from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.export_dialog import ExportDialog, default_export_name
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.results_table import ResultsTable
+from tui.widgets.run_chart import Series
+from tui.widgets.run_form import RunForm
+from tui.widgets.status_line import StatusLine
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20  # below this the layout cannot show charts and table together
+WIDE = 120  # from this width the form stays open beside the charts
+
+DeviceProbe = Callable[[], list[tuple[str, str]]]
+
+
+def probe_devices() -> list[tuple[str, str]]:
+    """(label, spec) for every device; imports torch, so it runs in a worker thread."""
+    from core.devices import available_devices
+
+    return [(d.label, d.spec) for d in available_devices()]
+
+
+class MnistTui(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "mnist-tui"
+    BINDINGS = [
+        Binding("n", "toggle_form", "New run"),
+        Binding("escape", "close_form", "Close form"),
+        Binding("x", "stop", "Stop run"),
+        Binding("c", "clear_queue", "Clear queue"),
+        Binding("e", "export", "Export CSV"),
+        Binding("m", "toggle_smoothing", "Smooth"),
+        Binding("l", "toggle_log", "Log"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, *, runs_dir: str | Path | None = None, data_dir: str | Path | None = None, device_probe: DeviceProbe = probe_devices) -> None:
+        super().__init__()
+        self.store = RunStore(resolve_runs_dir(runs_dir))
+        self.data_dir = data_dir
+        self.device_probe = device_probe
+        self.records: dict[str, RunRecord] = {}
+        self.color_index: dict[str, int] = {}
+        self.hidden: set[str] = set()
+        self.queue = RunQueue()
+        self.form_open = False
+        self._quitting = False
+
+    # ----- layout -----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        with Horizontal(id="body"):
+            yield RunForm(id="form")
+            with Vertical(id="monitor"):
+                with Horizontal(id="charts"):
+                    yield LossChart(id="loss-chart")
+                    yield AccuracyChart(id="accuracy-chart")
+                yield ResultsTable(id="table")
+                yield RichLog(id="log", max_lines=2000, wrap=False, markup=False)
+        yield Static("", id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply_size(self.size.width, self.size.height)
+        self._refresh_status()
+        self.query_one("#table", ResultsTable).focus()
+        self._load_devices()
+        self._load_history()
+
+    def on_resize(self, event) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.screen.set_class(small, "-too-small")
+        self.screen.set_class(width >= WIDE, "-wide")
+        self.screen.set_class(height >= 36, "-tall")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
+                "Make the window larger (training goes on meanwhile)."
+            )
+        self._set_form_open(self.form_open or width >= WIDE, focus=False)
+
+    # ----- devices (torch loads in the background) ---------------------------------------
+    @work(thread=True, exit_on_error=False, group="devices")
+    def _load_devices(self) -> None:
+        try:
+            devices = self.device_probe()
+        except Exception as problem:  # a broken CUDA install should not take the dashboard down
+            self.call_from_thread(self.notify, f"could not list devices: {problem}", severity="error")
+            devices = [("cpu", "cpu")]
+        self.call_from_thread(self.query_one("#form", RunForm).set_devices, devices)
+
+    # ----- history (the runs folder, read in a thread) ------------------------------------
+    @work(thread=True, exit_on_error=False, group="history")
+    def _load_history(self) -> None:
+        records, warnings = [], []
+        for stored in self.store.load_all():
+            records.append(RunRecord.from_stored(stored))
+            warnings += [f"{stored.run_id}: {w}" for w in stored.warnings]
+        self.post_message(HistoryLoaded(records, warnings))
+
+    def on_history_loaded(self, message: HistoryLoaded) -> None:
+        fresh = {r.run_id: r for r in message.records if r.run_id not in self.records}
+        self.records = {**fresh, **self.records}  # history first, then what this session started
+        for run_id in self.records:
+            self._color(run_id)
+        for warning in message.warnings[:3]:
+            self.notify(warning, severity="warning", timeout=6)
+        self._refresh_runs()
+
+    # ----- runs ----------------------------------------------------------------------------
+    def _color(self, run_id: str) -> int:
+        return self.color_index.setdefault(run_id, len(self.color_index))
+
+    def on_run_form_start_requested(self, message: RunForm.StartRequested) -> None:
+        self.start_run(message.config)
+
+    def start_run(self, config: RunConfig) -> str:
+        """Queue a run; it starts at once when nothing else is training."""
+        run_id = new_run_id(config)
+        self.records[run_id] = RunRecord(run_id, config)
+        self._color(run_id)
+        self.queue.add(run_id, config)
+        if self.queue.current is not None:
+            self.notify(f"queued {config.label} ({len(self.queue.waiting)} waiting)", timeout=3)
+        self._refresh_runs()
+        self._start_next()
+        if self.form_open and self.size.width < WIDE:
+            self._set_form_open(False)
+        return run_id
+
+    def _start_next(self) -> None:
+        if self._quitting:
+            return
+        job = self.queue.next()
+        if job is None:
+            self._refresh_status()
+            return
+        run_id, config = job
+        self.records[run_id].status = "running"
+        self._train(run_id, config, self.queue.cancel)
+        self._refresh_runs()
+
+    @work(thread=True, exit_on_error=False, group="training")
+    def _train(self, run_id: str, config: RunConfig, cancel) -> None:
+        from core.session import recorded_run  # imports torch, in this thread only
+
+        for event in recorded_run(config, run_id, store=self.store, cancel=cancel, data_dir=self.data_dir):
+            self.post_message(TrainingEvent(event))
+
+    def on_training_event(self, message: TrainingEvent) -> None:
+        event = message.event
+        record = self.records.get(event.run_id)
+        if record is None:
+            return
+        record.apply(event)
+        self._log_event(record, event)
+        if event.kind in ("batch_logged", "epoch_ended"):
+            self.query_one("#table", ResultsTable).update_run(record)
+            self._touch_charts(record.run_id)
+            self._refresh_status()
+        else:
+            self._refresh_runs()
+        if event.kind in END_KINDS:
+            if event.kind == "run_failed":
+                self.notify(f"{record.label} failed: {record.message}", severity="error", timeout=8)
+            self.queue.finish(event.run_id)
+            self._start_next()
+
+    def _log_event(self, record: RunRecord, event) -> None:
+        log = self.query_one("#log", RichLog)
+        if isinstance(event, RunStarted):
+            log.write(Text(f"── {record.label} ({event.run_id}) ──", style=rich_color(self._color(record.run_id))))
+        line = format_line(event)
+        if line:
+            log.write(line)
+
+    # ----- drawing -------------------------------------------------------------------------
+    def _series(self) -> list[Series]:
+        return [Series(r, plot_color(self._color(r.run_id))) for r in self.records.values() if r.run_id not in self.hidden]
+
+    def _touch_charts(self, run_id: str) -> None:
+        if run_id not in self.hidden:
+            for chart in (self.query_one("#loss-chart", LossChart), self.query_one("#accuracy-chart", AccuracyChart)):
+                chart.touch()
+
+    def _refresh_runs(self) -> None:
+        """Structure changed (run added, ended, hidden): rebuild table and chart series."""
+        colors = {run_id: rich_color(i) for run_id, i in self.color_index.items()}
+        self.query_one("#table", ResultsTable).show_runs(list(self.records.values()), colors, self.hidden)
+        series = self._series()
+        self.query_one("#loss-chart", LossChart).show(series)
+        self.query_one("#accuracy-chart", AccuracyChart).show(series)
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        current = self.records.get(self.queue.current) if self.queue.current else None
+        color = rich_color(self._color(current.run_id)) if current else ""
+        note = "" if self.records else "n: new run · enter starts it"
+        self.query_one("#status", StatusLine).show(current, color, self.queue.started, len(self.queue.waiting), note)
+
+    def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
+        self.hidden ^= {message.run_id}
+        self._refresh_runs()
+
+    # ----- actions -------------------------------------------------------------------------
+    def _set_form_open(self, is_open: bool, focus: bool = True) -> None:
+        self.form_open = is_open
+        form = self.query_one("#form", RunForm)
+        form.display = is_open
+        if focus and is_open:
+            form.query_one("#f-lr").focus()
+        elif focus and not is_open:
+            self.query_one("#table", ResultsTable).focus()
+
+    def action_toggle_form(self) -> None:
+        self._set_form_open(not self.form_open or self.size.width >= WIDE)
+
+    def action_close_form(self) -> None:
+        if self.size.width < WIDE:
+            self._set_form_open(False)
+        else:
+            self.query_one("#table", ResultsTable).focus()
+
+    def action_stop(self) -> None:
+        if self.queue.stop_current():
+            self.notify("stopping after the current batch…", timeout=3)
+        else:
+            self.notify("nothing is training", timeout=2)
+
+    def action_clear_queue(self) -> None:
+        dropped = self.queue.clear()
+        for run_id in dropped:
+            self.records.pop(run_id, None)
+        self.notify(f"cleared {len(dropped)} queued run(s)" if dropped else "the queue is empty", timeout=2)
+        self._refresh_runs()
+
+    def action_toggle_smoothing(self) -> None:
+        on = self.query_one("#loss-chart", LossChart).toggle_smoothing()
+        self.notify(f"loss smoothing {'on' if on else 'off'}", timeout=2)
+
+    def action_toggle_log(self) -> None:
+        self.screen.toggle_class("-log-hidden")
+
+    def table_records(self) -> list[RunRecord]:
+        """The runs in the table's display order (sorted as the user sorted it)."""
+        table = self.query_one("#table", ResultsTable)
+        return [self.records[table.coordinate_to_cell_key((i, 0)).row_key.value] for i in range(table.row_count)]
+
+    def action_export(self) -> None:
+        def write(path: Path, overwrite: bool) -> Path:
+            return write_csv(path, self.table_records(), overwrite=overwrite)
+
+        def done(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"wrote {len(self.records)} run(s) to {path}", timeout=6)
+
+        self.push_screen(ExportDialog(write, default_export_name()), done)
+
+    async def action_quit(self) -> None:
+        """Stop the run after its current batch (recorded as stopped), then leave."""
+        self._quitting = True
+        self.queue.clear()
+        if self.queue.stop_current():
+            self.notify("stopping the run after the current batch…")
+            await self.workers.wait_for_complete()
+        self.exit()
+
+
+def create_app(*, runs_dir: str | Path | None = None, data_dir: str | Path | None = None, device_probe: DeviceProbe = probe_devices) -> MnistTui:
+    """The one factory the CLI and the tests share."""
+    return MnistTui(runs_dir=runs_dir, data_dir=data_dir, device_probe=device_probe)

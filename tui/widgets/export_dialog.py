@@ -1,0 +1,72 @@
+"""Export the results table to CSV: a path, errors shown in place, overwrite only when confirmed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+def default_export_name(now: float | None = None) -> str:
+    return time.strftime("mnist-results-%Y%m%d-%H%M%S.csv", time.localtime(now))
+
+
+class ExportDialog(ModalScreen[Path | None]):
+    """Dismisses with the written path, or None when cancelled. `write(path, overwrite)` does the work."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, write: Callable[[Path, bool], Path], default_path: str) -> None:
+        super().__init__()
+        self._write = write
+        self._default = default_path
+        self._confirm_for: Path | None = None  # the existing file the user was warned about
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box"):
+            yield Label("Export results to CSV")
+            yield Input(self._default, id="export-path", compact=True)
+            yield Static("", id="export-error")
+            with Horizontal(id="export-buttons"):
+                yield Button("Save", id="save", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._confirm_for = None
+        self.query_one("#export-error", Static).update("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.save() if event.button.id == "save" else self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def save(self) -> None:
+        text = self.query_one("#export-path", Input).value.strip()
+        error = self.query_one("#export-error", Static)
+        if not text:
+            error.update("[red]give a file name[/]")
+            return
+        path = Path(text).expanduser()
+        overwrite = self._confirm_for == path
+        try:
+            written = self._write(path, overwrite)
+        except FileExistsError:
+            self._confirm_for = path
+            error.update(f"[yellow]{path} exists: press enter (or Save) again to overwrite it[/]")
+            return
+        except OSError as problem:
+            error.update(f"[red]cannot write {path}: {problem.strerror or problem}[/]")
+            return
+        self.dismiss(written)

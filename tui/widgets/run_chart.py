@@ -1,0 +1,55 @@
+"""The base of both live charts: a plotext plot that redraws at most a few times a second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual_plotext import PlotextPlot
+
+from core.results import RunRecord
+
+REDRAW_INTERVAL_S = 0.25  # at most 4 redraws a second, however fast events arrive
+
+
+@dataclass(frozen=True)
+class Series:
+    record: RunRecord
+    color: str  # plotext colour name
+
+
+class RunChart(PlotextPlot):
+    """Subclasses draw `self.series` in `draw()`; callers only say `show(series)` or `touch()`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.series: list[Series] = []
+        self._dirty = True
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_dirty)
+
+    def show(self, series: list[Series]) -> None:
+        self.series = series
+        self.touch()
+
+    def touch(self) -> None:
+        """Data changed: redraw at the next tick (coalescing everything that came in between)."""
+        self._dirty = True
+
+    def redraw_now(self) -> None:
+        self._dirty = True
+        self._redraw_if_dirty()
+
+    def _redraw_if_dirty(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        self.draw(plt)
+        self.refresh()
+
+    def draw(self, plt) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
