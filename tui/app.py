@@ -221,18 +221,34 @@ class MnistTui(App):
         self._refresh_status()
 
     def _refresh_status(self) -> None:
+        self.refresh_bindings()
         current = self.records.get(self.queue.current) if self.queue.current else None
         color = rich_color(self._color(current.run_id)) if current else ""
-        note = "" if self.records else "n: new run · enter starts it"
+        note = "n: new run · enter starts it"
+        done = [r for r in self.records.values() if r.best is not None]
+        if done:
+            top = max(done, key=lambda r: r.best)
+            note = f"{len(self.records)} runs · best {top.best * 100:.2f}% {top.label} · n: new run"
         self.query_one("#status", StatusLine).show(current, color, self.queue.started, len(self.queue.waiting), note)
 
     def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
         self.hidden ^= {message.run_id}
         self._refresh_runs()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        """Keep the footer short at 80 columns: only actions that can do something now."""
+        if action == "close_form":
+            return self.form_open
+        if action == "stop":
+            return self.queue.current is not None
+        if action == "clear_queue":
+            return bool(self.queue.waiting)
+        return True
+
     # ----- actions -------------------------------------------------------------------------
     def _set_form_open(self, is_open: bool, focus: bool = True) -> None:
         self.form_open = is_open
+        self.refresh_bindings()
         form = self.query_one("#form", RunForm)
         form.display = is_open
         if focus and is_open:

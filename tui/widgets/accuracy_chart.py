@@ -20,12 +20,11 @@ class AccuracyChart(RunChart):
             epochs = sorted(accuracies)
             values = [accuracies[e] * 100 for e in epochs]
             label = series.record.label if len(self.series) <= MAX_LEGEND else None
-            plt.plot(epochs, values, color=series.color, marker="braille", label=label)
+            plt.plot(epochs, values, color=series.color, marker="dot", label=label)  # cell-sized, so the ● markers sit on it
             plt.scatter(epochs, values, color=series.color, marker="●")
             last_epoch = max(last_epoch, epochs[-1])
             lowest, highest = min(lowest, *values), max(highest, *values)
         if last_epoch:
-            plt.xticks(list(range(1, last_epoch + 1)))
-            plt.xlim(0.8, last_epoch + 0.2)
+            plt.xticks(list(range(1, last_epoch + 1)))  # no xlim: plotext then misplaces points
             margin = max(0.5, (highest - lowest) * 0.1)  # never the plotext default of ±50%
             plt.ylim(max(0.0, lowest - margin), min(100.0, highest + margin))

@@ -55,5 +55,5 @@ class LossChart(RunChart):
             last_x = max(last_x, xs[-1])
         for boundary in range(1, math.ceil(last_x)):
             plt.vertical_line(boundary, color="gray")
-        if last_x:
-            plt.xlim(0, max(1.0, math.ceil(last_x)))
+        if 1 < last_x <= 20:
+            plt.xticks(list(range(0, math.ceil(last_x) + 1)))

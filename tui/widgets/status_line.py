@@ -39,7 +39,7 @@ class StatusLine(Static):
             text.append("idle", style="bold")
             if queued:
                 text.append(f" · {queued} queued")
-            text.append(f" · {idle_note}" if idle_note else " · n: new run")
+            text.append(f" · {idle_note}")
             self.update(text)
             return
         text.append("● ", style=color)

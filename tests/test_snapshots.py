@@ -1,0 +1,87 @@
+"""Screens at 80x24 (and a few other sizes), one snapshot per screen state.
+
+Each starts the dashboard on a runs folder written by tests/synthetic.py, with a fixed device
+list, so the screens do not depend on timing or on this machine. Update with
+`make test PYTEST_ARGS="--snapshot-update"` and look at the SVGs before committing.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.synthetic import write_seed_runs
+from tui.app import create_app
+
+
+def fixed_devices():
+    return [("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0"), ("cpu", "cpu")]
+
+
+async def settled(pilot, expected_runs: int) -> None:
+    """Wait until history and devices have loaded and the charts have drawn."""
+    app = pilot.app
+    deadline = time.monotonic() + 20
+    while len(app.records) < expected_runs or len(app.query_one("#f-device")._options) < 3:
+        assert time.monotonic() < deadline, "dashboard did not settle"
+        await pilot.pause(0.05)
+    await pilot.pause(0.4)
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    runs = tmp_path / "runs"
+    write_seed_runs(runs, interrupted=True, failed=True)
+    return create_app(runs_dir=runs, device_probe=fixed_devices)
+
+
+def test_monitoring_screen_at_80x24(snap_compare, seeded):
+    """The monitoring screen: loss chart with epoch boundaries, accuracy chart, 7 runs in the table, status and footer."""
+
+    async def run_before(pilot):
+        await settled(pilot, 7)
+
+    assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_form_with_an_invalid_field_at_80x24(snap_compare, seeded):
+    """The run form as an overlay panel, the learning rate refused under its field."""
+
+    async def run_before(pilot):
+        await settled(pilot, 7)
+        await pilot.press("n", "ctrl+a", "ctrl+k", "0")
+        await pilot.pause(0.3)
+
+    assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_export_dialog_at_80x24(snap_compare, seeded):
+    """The export dialog over the monitoring screen, with a path typed in."""
+
+    async def run_before(pilot):
+        await settled(pilot, 7)
+        await pilot.press("e")
+        await pilot.pause()
+        pilot.app.screen.query_one("#export-path").value = "results/lr-sweep.csv"
+        await pilot.pause(0.3)
+
+    assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_too_small_terminal(snap_compare, seeded):
+    """Below 60x20: a clear message instead of a broken layout."""
+
+    async def run_before(pilot):
+        await settled(pilot, 7)
+
+    assert snap_compare(seeded, terminal_size=(50, 15), run_before=run_before)
+
+
+def test_wide_terminal_shows_the_form_beside_the_charts(snap_compare, seeded):
+    """At 140x40 the form stays open beside the charts, and the table shows every column."""
+
+    async def run_before(pilot):
+        await settled(pilot, 7)
+
+    assert snap_compare(seeded, terminal_size=(140, 40), run_before=run_before)
