@@ -24,6 +24,7 @@ class Column:
     title: str  # header in the table and the CSV
     value: Callable[[RunRecord], object]  # raw value, for sorting
     text: Callable[[object], str]  # how the value is written
+    width: int  # display width in the dashboard's table (fixed: live updates never relayout)
 
 
 def _percent(value) -> str:
@@ -44,21 +45,21 @@ def _lr(value) -> str:
 
 # In display order: what matters at 80 columns comes first.
 BASE_COLUMNS = [
-    Column("name", "name", lambda r: r.label, _plain),
-    Column("status", "status", lambda r: r.status, _plain),
-    Column("lr", "lr", lambda r: r.config.lr, _lr),
-    Column("batch_size", "bs", lambda r: r.config.batch_size, _plain),
-    Column("final", "final%", lambda r: r.final, _percent),
-    Column("best", "best%", lambda r: r.best, _percent),
-    Column("model", "model", lambda r: r.config.model, _plain),
-    Column("optimizer", "opt", lambda r: r.config.optimizer, _plain),
-    Column("epochs", "epochs", lambda r: r.config.epochs, _plain),
-    Column("seconds", "time_s", lambda r: r.seconds, _seconds),
+    Column("name", "name", lambda r: r.label, _plain, 20),
+    Column("status", "status", lambda r: r.status, _plain, 11),
+    Column("lr", "lr", lambda r: r.config.lr, _lr, 7),
+    Column("batch_size", "bs", lambda r: r.config.batch_size, _plain, 4),
+    Column("final", "final%", lambda r: r.final, _percent, 6),
+    Column("best", "best%", lambda r: r.best, _percent, 6),
+    Column("model", "model", lambda r: r.config.model, _plain, 5),
+    Column("optimizer", "opt", lambda r: r.config.optimizer, _plain, 4),
+    Column("epochs", "epochs", lambda r: r.config.epochs, _plain, 6),
+    Column("seconds", "time_s", lambda r: r.seconds, _seconds, 7),
 ]
 
 
 def epoch_column(epoch: int) -> Column:
-    return Column(f"epoch_{epoch}", f"ep{epoch}%", lambda r, e=epoch: r.accuracies.get(e), _percent)
+    return Column(f"epoch_{epoch}", f"ep{epoch}%", lambda r, e=epoch: r.accuracies.get(e), _percent, 6)
 
 
 def columns_for(records: Iterable[RunRecord]) -> list[Column]:

@@ -26,7 +26,7 @@ async def settled(pilot, expected_runs: int) -> None:
     while len(app.records) < expected_runs or len(app.query_one("#f-device")._options) < 3:
         assert time.monotonic() < deadline, "dashboard did not settle"
         await pilot.pause(0.05)
-    await pilot.pause(0.4)
+    await pilot.pause(0.7)  # one chart redraw tick (0.5 s) and its paint
 
 
 @pytest.fixture

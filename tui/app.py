@@ -34,6 +34,7 @@ from tui.widgets.status_line import StatusLine
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20  # below this the layout cannot show charts and table together
 WIDE = 120  # from this width the form stays open beside the charts
+UI_TICK_S = 0.5  # table, status and log catch up with training at most twice a second
 
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
@@ -68,6 +69,8 @@ class MnistTui(App):
         self.color_index: dict[str, int] = {}
         self.hidden: set[str] = set()
         self.queue = RunQueue()
+        self._dirty_runs: set[str] = set()  # runs whose row/charts/status wait for the next UI tick
+        self._pending_log: list = []
         self.form_open = False
         self._quitting = False
 
@@ -91,6 +94,7 @@ class MnistTui(App):
         self.query_one("#table", ResultsTable).focus()
         self._load_devices()
         self._load_history()
+        self.set_interval(UI_TICK_S, self._flush_ui)
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -176,31 +180,41 @@ class MnistTui(App):
             self.post_message(TrainingEvent(event))
 
     def on_training_event(self, message: TrainingEvent) -> None:
+        """Fold the event into its record now; draw it at the next UI tick (cheap for the trainer)."""
         event = message.event
         record = self.records.get(event.run_id)
         if record is None:
             return
         record.apply(event)
-        self._log_event(record, event)
+        if isinstance(event, RunStarted):
+            self._pending_log.append(Text(f"── {record.label} ({event.run_id}) ──", style=rich_color(self._color(record.run_id))))
+        if (line := format_line(event)) is not None:
+            self._pending_log.append(line)
         if event.kind in ("batch_logged", "epoch_ended"):
-            self.query_one("#table", ResultsTable).update_run(record)
-            self._touch_charts(record.run_id)
-            self._refresh_status()
-        else:
-            self._refresh_runs()
+            self._dirty_runs.add(record.run_id)
+            return
+        self._flush_ui()
+        self._refresh_runs()  # started / ended: the table's structure and the footer change
         if event.kind in END_KINDS:
             if event.kind == "run_failed":
                 self.notify(f"{record.label} failed: {record.message}", severity="error", timeout=8)
             self.queue.finish(event.run_id)
             self._start_next()
 
-    def _log_event(self, record: RunRecord, event) -> None:
-        log = self.query_one("#log", RichLog)
-        if isinstance(event, RunStarted):
-            log.write(Text(f"── {record.label} ({event.run_id}) ──", style=rich_color(self._color(record.run_id))))
-        line = format_line(event)
-        if line:
-            log.write(line)
+    def _flush_ui(self) -> None:
+        """The UI tick: at most a few times a second, whatever the event rate."""
+        if self._pending_log:
+            log = self.query_one("#log", RichLog)
+            for line in self._pending_log:
+                log.write(line)
+            self._pending_log.clear()
+        if self._dirty_runs:
+            table = self.query_one("#table", ResultsTable)
+            for run_id in self._dirty_runs:
+                table.update_run(self.records[run_id])
+                self._touch_charts(run_id)
+            self._dirty_runs.clear()
+            self._refresh_status(bindings=False)
 
     # ----- drawing -------------------------------------------------------------------------
     def _series(self) -> list[Series]:
@@ -220,8 +234,9 @@ class MnistTui(App):
         self.query_one("#accuracy-chart", AccuracyChart).show(series)
         self._refresh_status()
 
-    def _refresh_status(self) -> None:
-        self.refresh_bindings()
+    def _refresh_status(self, bindings: bool = True) -> None:
+        if bindings:  # the footer recomposes: only when what can be done has changed
+            self.refresh_bindings()
         current = self.records.get(self.queue.current) if self.queue.current else None
         color = rich_color(self._color(current.run_id)) if current else ""
         note = "n: new run · enter starts it"

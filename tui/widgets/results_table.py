@@ -56,7 +56,7 @@ class ResultsTable(DataTable):
             self._columns = columns
             self.add_column(" ", key=MARK, width=1)
             for column in columns:
-                self.add_column(column.title, key=column.key)
+                self.add_column(column.title, key=column.key, width=column.width)
         else:
             self.clear()
         for record in self._sorted(records):

@@ -8,7 +8,7 @@ from textual_plotext import PlotextPlot
 
 from core.results import RunRecord
 
-REDRAW_INTERVAL_S = 0.25  # at most 4 redraws a second, however fast events arrive
+REDRAW_INTERVAL_S = 0.5  # at most 2 redraws a second, however fast events arrive
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class StatusLine(Static):
             if queued:
                 text.append(f" · {queued} queued")
             text.append(f" · {idle_note}")
-            self.update(text)
+            self.update(text, layout=False)  # one fixed line: no relayout
             return
         text.append("● ", style=color)
         text.append(current.label, style="bold")
@@ -62,4 +62,4 @@ class StatusLine(Static):
                 text.append(f" · ETA {clock(eta)}")
         if current.device:
             text.append(f" · {current.device}", style="dim")
-        self.update(text)
+        self.update(text, layout=False)
