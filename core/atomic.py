@@ -17,7 +17,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", **open_kwargs) -> It
     writing fails; the result gets the usual 0o666 & ~umask permissions, not mkstemp's 0o600.
     """
     target = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # The pid in the name lets a later reader remove the leftovers of a writer that was killed.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle

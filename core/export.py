@@ -43,6 +43,18 @@ def _lr(value) -> str:
     return f"{value:g}"
 
 
+# Rich styles of the statuses, shared by the dashboard's table and `mnist-tui runs`.
+STATUS_STYLE = {
+    "queued": "dim",
+    "running": "bold",
+    "done": "green",
+    "stopped": "yellow",
+    "failed": "bold red",
+    "interrupted": "yellow",
+    "unreadable": "red",
+}
+
+
 # In display order: what matters at 80 columns comes first.
 BASE_COLUMNS = [
     Column("name", "name", lambda r: r.label, _plain, 20),

@@ -32,6 +32,7 @@ class RunRecord:
     last_batch: BatchLogged | None = None
     checkpoint: str | None = None
     started_at: float | None = None
+    log_offset: int = 0  # bytes of the stored event log already folded in (for live watching)
 
     @property
     def label(self) -> str:
@@ -83,7 +84,9 @@ class RunRecord:
         """A record for a run read back from the store (a core.store.StoredRun)."""
         if stored.unreadable or stored.config is None:
             return cls(stored.run_id, RunConfig(name=stored.run_id), status="unreadable", message=stored.unreadable or "")
-        return cls.replay(stored.run_id, stored.config, stored.events)
+        record = cls.replay(stored.run_id, stored.config, stored.events, live=stored.live)
+        record.log_offset = stored.log_offset
+        return record
 
     @classmethod
     def replay(cls, run_id: str, config: RunConfig, events: list[Event], *, live: bool = False) -> "RunRecord":
@@ -94,3 +97,12 @@ class RunRecord:
         if record.status == "running" and not live:
             record.status = "interrupted"
         return record
+
+
+def load_records(store) -> tuple[list[RunRecord], list[str]]:
+    """Every stored run as a record (oldest first), and the warnings met reading them."""
+    records, warnings = [], []
+    for stored in store.load_all():
+        records.append(RunRecord.from_stored(stored))
+        warnings += [f"{stored.run_id}: {w}" for w in stored.warnings]
+    return records, warnings

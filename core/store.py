@@ -12,6 +12,8 @@ unreadable, and nothing here ever raises on bad file contents.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
@@ -59,6 +61,8 @@ class StoredRun:
     events: list[Event] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # torn lines, bad config: shown to the user
     unreadable: str | None = None  # why nothing of this run could be read
+    live: bool = False  # a process (this one or another) is writing it now
+    log_offset: int = 0  # bytes of events.jsonl consumed, to read only what is new later
 
     @property
     def checkpoint(self) -> Path | None:
@@ -67,11 +71,16 @@ class StoredRun:
 
 
 class RunWriter:
-    """Appends one run's events; each line is flushed (and the file fsynced at run ends)."""
+    """Appends one run's events; each line is flushed (and the file fsynced at epoch and run ends).
+
+    The writer holds an exclusive flock on the log while the run lives. The kernel drops it when
+    the process ends, however it ends, so readers tell a live run from a killed one by trying it.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._file = open(folder / EVENTS_FILE, "a", encoding="utf-8")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -84,7 +93,46 @@ class RunWriter:
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        self._file.close()
+        self._file.close()  # closing releases the lock
+
+
+def is_live(folder: Path) -> bool:
+    """True while some process holds the run's writer lock."""
+    try:
+        with open(folder / EVENTS_FILE, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError as busy:
+                return busy.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+            return False
+    except OSError:
+        return False
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete temporary files left by writers that died mid-write (their pid is in the name)."""
+    removed = []
+    for temp in folder.glob(".*.tmp"):
+        parts = temp.name.split(".")
+        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
+        if pid is not None and _process_alive(pid):
+            continue
+        try:
+            temp.unlink()
+            removed.append(temp)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RunStore:
@@ -116,7 +164,22 @@ class RunStore:
         return [self.load(run_id) for run_id in self.run_ids()]
 
     def delete(self, run_id: str) -> None:
-        shutil.rmtree(self.root / run_id)
+        folder = self.root / run_id
+        if is_live(folder):
+            raise StoreError(f"{run_id} is still training; stop it before deleting it")
+        shutil.rmtree(folder)
+
+    def read_new_events(self, run_id: str, offset: int) -> tuple[list[Event], int]:
+        """Events appended since `offset`; a last line still being written is left for next time."""
+        try:
+            with open(self.root / run_id / EVENTS_FILE, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except OSError:
+            return [], offset
+        complete = data[: data.rfind(b"\n") + 1]
+        events, _ = read_events(complete)
+        return events, offset + len(complete)
 
 
 def read_events(data: bytes) -> tuple[list[Event], list[str]]:
@@ -137,14 +200,21 @@ def read_events(data: bytes) -> tuple[list[Event], list[str]]:
 
 def read_run(folder: Path) -> StoredRun:
     run = StoredRun(run_id=folder.name, path=folder)
+    remove_stale_temp_files(folder)
     try:
         config_data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         run.config = RunConfig.from_dict(config_data)
     except (OSError, ValueError, TypeError, AttributeError, ConfigError) as bad:
         run.unreadable = f"config.json is missing or unreadable ({str(bad)[:120]})"
         return run
+    run.live = is_live(folder)
     try:
-        run.events, run.warnings = read_events((folder / EVENTS_FILE).read_bytes())
+        data = (folder / EVENTS_FILE).read_bytes()
     except OSError as bad:
         run.warnings.append(f"no event log ({bad.strerror or bad})")
+        return run
+    if run.live:  # the writer may be mid-line: keep the partial line for the next read
+        data = data[: data.rfind(b"\n") + 1]
+    run.events, run.warnings = read_events(data)
+    run.log_offset = len(data)
     return run

@@ -7,6 +7,7 @@ imports torch at module level: the first frame appears while torch loads in the 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -20,11 +21,12 @@ from textual.widgets import Footer, RichLog, Static
 from core.config import RunConfig
 from core.events import END_KINDS, RunStarted, format_line
 from core.export import write_csv
-from core.results import RunRecord
-from core.store import RunStore, new_run_id, resolve_runs_dir
+from core.results import RunRecord, load_records
+from core.store import RunStore, StoreError, is_live, new_run_id, read_run, resolve_runs_dir
 from tui.palette import plot_color, rich_color
-from tui.training import HistoryLoaded, RunQueue, TrainingEvent
+from tui.training import ForeignEvents, HistoryLoaded, RunQueue, TrainingEvent
 from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.confirm_dialog import ConfirmDialog
 from tui.widgets.export_dialog import ExportDialog, default_export_name
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
@@ -34,6 +36,7 @@ from tui.widgets.status_line import StatusLine
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20  # below this the layout cannot show charts and table together
 WIDE = 120  # from this width the form stays open beside the charts
+WATCH_INTERVAL_S = 1.0  # how often the runs folder is read for runs other processes write
 UI_TICK_S = 0.5  # table, status and log catch up with training at most twice a second
 
 DeviceProbe = Callable[[], list[tuple[str, str]]]
@@ -46,22 +49,38 @@ def probe_devices() -> list[tuple[str, str]]:
     return [(d.label, d.spec) for d in available_devices()]
 
 
+def _younger_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return True  # vanished meanwhile: look again next time
+
+
 class MnistTui(App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
-        Binding("n", "toggle_form", "New run"),
-        Binding("escape", "close_form", "Close form"),
-        Binding("x", "stop", "Stop run"),
-        Binding("c", "clear_queue", "Clear queue"),
-        Binding("e", "export", "Export CSV"),
-        Binding("m", "toggle_smoothing", "Smooth"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("q", "quit", "Quit"),
+        # Short descriptions: the footer has to hold them all at 80 columns.
+        Binding("n", "toggle_form", "New", tooltip="Open the run form"),
+        Binding("escape", "close_form", "Close", tooltip="Close the run form"),
+        Binding("x", "stop", "Stop", tooltip="Stop the current run after its batch"),
+        Binding("c", "clear_queue", "Clear queue", tooltip="Drop the queued runs"),
+        Binding("e", "export", "Export", tooltip="Export the results table to CSV"),
+        Binding("m", "toggle_smoothing", "Smooth", tooltip="Smooth the loss curves"),
+        Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane"),
+        Binding("q", "quit", "Quit", tooltip="Quit (a running run is stopped and kept)"),
     ]
 
-    def __init__(self, *, runs_dir: str | Path | None = None, data_dir: str | Path | None = None, device_probe: DeviceProbe = probe_devices) -> None:
+    def __init__(
+        self,
+        *,
+        runs_dir: str | Path | None = None,
+        data_dir: str | Path | None = None,
+        device_probe: DeviceProbe = probe_devices,
+        handle_signals: bool = False,
+    ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
         self.store = RunStore(resolve_runs_dir(runs_dir))
         self.data_dir = data_dir
         self.device_probe = device_probe
@@ -69,6 +88,8 @@ class MnistTui(App):
         self.color_index: dict[str, int] = {}
         self.hidden: set[str] = set()
         self.queue = RunQueue()
+        self.own_runs: set[str] = set()  # started by this dashboard (the others are watched)
+        self._history_loaded = False
         self._dirty_runs: set[str] = set()  # runs whose row/charts/status wait for the next UI tick
         self._pending_log: list = []
         self.form_open = False
@@ -86,7 +107,7 @@ class MnistTui(App):
                 yield ResultsTable(id="table")
                 yield RichLog(id="log", max_lines=2000, wrap=False, markup=False)
         yield Static("", id="too-small")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -95,6 +116,18 @@ class MnistTui(App):
         self._load_devices()
         self._load_history()
         self.set_interval(UI_TICK_S, self._flush_ui)
+        self.set_interval(WATCH_INTERVAL_S, self._watch_store)
+        if self.handle_signals:
+            self._install_signal_handlers()
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (the SSH connection dropped) and SIGTERM quit as `q` does: the run is kept as stopped."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: self.call_later(self.action_quit))
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -124,13 +157,10 @@ class MnistTui(App):
     # ----- history (the runs folder, read in a thread) ------------------------------------
     @work(thread=True, exit_on_error=False, group="history")
     def _load_history(self) -> None:
-        records, warnings = [], []
-        for stored in self.store.load_all():
-            records.append(RunRecord.from_stored(stored))
-            warnings += [f"{stored.run_id}: {w}" for w in stored.warnings]
-        self.post_message(HistoryLoaded(records, warnings))
+        self.post_message(HistoryLoaded(*load_records(self.store)))
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
+        self._history_loaded = True
         fresh = {r.run_id: r for r in message.records if r.run_id not in self.records}
         self.records = {**fresh, **self.records}  # history first, then what this session started
         for run_id in self.records:
@@ -138,6 +168,54 @@ class MnistTui(App):
         for warning in message.warnings[:3]:
             self.notify(warning, severity="warning", timeout=6)
         self._refresh_runs()
+
+    # ----- runs written by other processes (mnist-tui train under nohup or tmux) ------------
+    def _watch_store(self) -> None:
+        if not self._history_loaded or self._quitting:
+            return
+        # Only what the thread needs, copied here: the thread never touches live records.
+        watched = {
+            run_id: record.log_offset
+            for run_id, record in self.records.items()
+            if run_id not in self.own_runs and record.status in ("running", "interrupted")
+        }
+        self._read_foreign_runs(watched, set(self.records))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
+    def _read_foreign_runs(self, watched: dict[str, int], known: set[str]) -> None:
+        for run_id in self.store.run_ids():
+            if run_id not in known:
+                stored = read_run(self.store.root / run_id)
+                if stored.unreadable and _younger_than(self.store.root / run_id, 10):
+                    continue  # a run being created right now: its config.json is on its way
+                record = RunRecord.from_stored(stored)
+                self.post_message(ForeignEvents(run_id, record, [], record.log_offset, stored.live))
+            elif run_id in watched:
+                events, offset = self.store.read_new_events(run_id, watched[run_id])
+                live = is_live(self.store.root / run_id)
+                self.post_message(ForeignEvents(run_id, None, events, offset, live))
+
+    def on_foreign_events(self, message: ForeignEvents) -> None:
+        if message.record is not None:
+            if message.run_id in self.records:
+                return
+            self.records[message.run_id] = message.record
+            self._color(message.run_id)
+            self._refresh_runs()
+            return
+        record = self.records.get(message.run_id)
+        if record is None:
+            return
+        before = record.status
+        for event in message.events:
+            record.apply(event)
+        record.log_offset = message.offset
+        if record.status in ("running", "interrupted"):
+            record.status = "running" if message.live else "interrupted"
+        if record.status != before:
+            self._refresh_runs()
+        elif message.events:
+            self._dirty_runs.add(record.run_id)
 
     # ----- runs ----------------------------------------------------------------------------
     def _color(self, run_id: str) -> int:
@@ -149,6 +227,7 @@ class MnistTui(App):
     def start_run(self, config: RunConfig) -> str:
         """Queue a run; it starts at once when nothing else is training."""
         run_id = new_run_id(config)
+        self.own_runs.add(run_id)
         self.records[run_id] = RunRecord(run_id, config)
         self._color(run_id)
         self.queue.add(run_id, config)
@@ -250,6 +329,40 @@ class MnistTui(App):
         self.hidden ^= {message.run_id}
         self._refresh_runs()
 
+    def on_results_table_rerun_requested(self, message: ResultsTable.RerunRequested) -> None:
+        record = self.records[message.run_id]
+        if record.status == "unreadable":
+            self.notify("this run's configuration could not be read", severity="error")
+            return
+        self._set_form_open(True)
+        self.query_one("#form", RunForm).load_config(record.config)
+        self.notify(f"loaded {record.label} into the form: change what you like, enter starts it", timeout=4)
+
+    def on_results_table_delete_requested(self, message: ResultsTable.DeleteRequested) -> None:
+        run_id = message.run_id
+        record = self.records[run_id]
+        if run_id == self.queue.current or record.status == "running":
+            self.notify("that run is training: stop it first (x)", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            if record.status != "queued":
+                try:
+                    self.store.delete(run_id)
+                except (OSError, StoreError) as problem:
+                    self.notify(f"could not delete {run_id}: {problem}", severity="error")
+                    return
+            self.queue.remove(run_id)
+            self.records.pop(run_id, None)
+            self.hidden.discard(run_id)
+            self._refresh_runs()
+            self.notify(f"deleted {record.label}", timeout=3)
+
+        where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
+        self.push_screen(ConfirmDialog(f"Delete the run {record.label}{where}?", yes="Delete"), answer)
+
     def check_action(self, action: str, parameters) -> bool | None:
         """Keep the footer short at 80 columns: only actions that can do something now."""
         if action == "close_form":
@@ -325,6 +438,12 @@ class MnistTui(App):
         self.exit()
 
 
-def create_app(*, runs_dir: str | Path | None = None, data_dir: str | Path | None = None, device_probe: DeviceProbe = probe_devices) -> MnistTui:
-    """The one factory the CLI and the tests share."""
-    return MnistTui(runs_dir=runs_dir, data_dir=data_dir, device_probe=device_probe)
+def create_app(
+    *,
+    runs_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    device_probe: DeviceProbe = probe_devices,
+    handle_signals: bool = False,
+) -> MnistTui:
+    """The one factory the CLI and the tests share (the CLI also asks for SIGHUP/SIGTERM handling)."""
+    return MnistTui(runs_dir=runs_dir, data_dir=data_dir, device_probe=device_probe, handle_signals=handle_signals)

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
     _add_store_flags(train)
     train.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    runs = commands.add_parser("runs", help="list the stored runs")
+    _add_store_flags(runs)
+    export = commands.add_parser("export", help="write the stored runs' results table as CSV")
+    export.add_argument("path", metavar="PATH", help="the CSV file to write, or - for standard output")
+    export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _add_store_flags(export)
     return parser
 
 
@@ -76,16 +82,76 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return train_command(args)
+        if args.command == "runs":
+            return runs_command(args)
+        if args.command == "export":
+            return export_command(args)
         return dashboard_command(args)
     except UsageError as bad:
         print(f"mnist-tui: error: {bad}", file=sys.stderr)
         return EXIT_USAGE
 
 
+def _stored_records(args: argparse.Namespace):
+    from core.results import load_records
+    from core.store import RunStore, resolve_runs_dir
+
+    store = RunStore(resolve_runs_dir(args.runs_dir))
+    records, warnings = load_records(store)
+    for warning in warnings:
+        print(f"mnist-tui: warning: {warning}", file=sys.stderr)
+    return store, records
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.export import STATUS_STYLE
+
+    store, records = _stored_records(args)
+    if not records:
+        print(f"no runs in {store.root}")
+        return EXIT_OK
+    table = Table(title=f"runs in {store.root}", title_justify="left")
+    table.add_column("run", overflow="fold", ratio=2)
+    table.add_column("config", ratio=2)
+    for title in ("epochs", "best %", "final %"):
+        table.add_column(title, justify="right", no_wrap=True)
+    table.add_column("status", ratio=1)
+    percent = lambda value: "" if value is None else f"{value * 100:.2f}"
+    for r in records:
+        c = r.config
+        config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
+        status = f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]" + (f": {r.message}" if r.status in ("failed", "unreadable") else "")
+        table.add_row(r.run_id, config, f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
+    Console().print(table)
+    return EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from core.export import csv_text, write_csv
+
+    _, records = _stored_records(args)
+    if args.path == "-":
+        sys.stdout.write(csv_text(records))
+        return EXIT_OK
+    try:
+        path = write_csv(args.path, records, overwrite=args.force)
+    except FileExistsError:
+        print(f"mnist-tui: error: {args.path} exists; add --force to overwrite it", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as problem:
+        print(f"mnist-tui: error: cannot write {args.path}: {problem.strerror or problem}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {len(records)} run(s) to {path}")
+    return EXIT_OK
+
+
 def dashboard_command(args: argparse.Namespace) -> int:
     from tui.app import create_app
 
-    create_app(runs_dir=args.runs_dir, data_dir=args.data_dir).run()
+    create_app(runs_dir=args.runs_dir, data_dir=args.data_dir, handle_signals=True).run()
     return EXIT_OK
 
 

@@ -58,7 +58,21 @@ class RunQueue:
         self.cancel.set()
         return True
 
+    def remove(self, run_id: str) -> None:
+        self.waiting = deque(job for job in self.waiting if job[0] != run_id)
+
     def clear(self) -> list[str]:
         dropped = [run_id for run_id, _ in self.waiting]
         self.waiting.clear()
         return dropped
+
+
+@dataclass
+class ForeignEvents(Message):
+    """New events of a run that another process is writing into the runs folder."""
+
+    run_id: str
+    record: RunRecord | None  # set when the run is new to the dashboard (read whole)
+    events: list[Event]
+    offset: int  # bytes of its log read so far
+    live: bool  # its writer still holds the log

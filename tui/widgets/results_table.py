@@ -9,30 +9,35 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.export import Column, columns_for
+from core.export import STATUS_STYLE, Column, columns_for
 from core.results import RunRecord
 
-STATUS_STYLE = {
-    "queued": "dim",
-    "running": "bold",
-    "done": "green",
-    "stopped": "yellow",
-    "failed": "bold red",
-    "interrupted": "yellow",
-    "unreadable": "red",
-}
 MARK = "mark"  # key of the colour-dot column
 
 
 class ResultsTable(DataTable):
     BINDINGS = [
-        Binding("s", "sort_column", "Sort"),
-        Binding("space", "toggle_visible", "Show/hide"),
+        Binding("s", "sort_column", "Sort", tooltip="Sort by this column (again: reverse)"),
+        Binding("space", "toggle_visible", "Hide", tooltip="Show or hide this run in the charts"),
+        Binding("r", "rerun", "Rerun", tooltip="Load this run's configuration into the form"),
+        Binding("d", "delete", "Del", tooltip="Delete this run (asks first)"),
     ]
 
     @dataclass
     class VisibilityToggled(Message):
         """The user showed or hid a run in the charts."""
+
+        run_id: str
+
+    @dataclass
+    class RerunRequested(Message):
+        """Load this run's configuration into the form."""
+
+        run_id: str
+
+    @dataclass
+    class DeleteRequested(Message):
+        """Delete this run (the app asks for confirmation)."""
 
         run_id: str
 
@@ -124,6 +129,13 @@ class ResultsTable(DataTable):
         self.app.notify(f"sorted by {self._columns[self.cursor_column - 1].title} {'↓' if descending else '↑'}", timeout=2)
 
     def action_toggle_visible(self) -> None:
-        run_id = self._cursor_run_id()
-        if run_id:
+        if run_id := self._cursor_run_id():
             self.post_message(self.VisibilityToggled(run_id))
+
+    def action_rerun(self) -> None:
+        if run_id := self._cursor_run_id():
+            self.post_message(self.RerunRequested(run_id))
+
+    def action_delete(self) -> None:
+        if run_id := self._cursor_run_id():
+            self.post_message(self.DeleteRequested(run_id))
