@@ -15,6 +15,7 @@ from typing import Any, Mapping
 MODELS = ("cnn", "mlp")
 DATASETS = ("mnist", "fashion-mnist", "kmnist")
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")  # see core.schedules
 TRAIN_SET_SIZE = 60_000  # every supported dataset has 60,000 training images
 TEST_SET_SIZE = 10_000  # ... and 10,000 test images
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda|cuda:\d+)$")
@@ -46,6 +47,8 @@ class RunConfig:
     test_size: int | None = None  # evaluate on the first N test images (None: all 10,000)
     name: str = ""  # free label for the run; the run id and table show it
     resume: str | None = None  # checkpoint to start from (weights, and optimizer state if it matches)
+    schedule: str = "constant"  # learning-rate schedule: constant (the seed), step, cosine, onecycle
+    sweep: str = ""  # id of the sweep this run belongs to ("" for a single run)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,6 +160,13 @@ def parse_field(field: str, text: str) -> Any:
         return value
     if field == "resume":
         return text.strip() or None
+    if field == "schedule":
+        return _choice(field, text, SCHEDULES)
+    if field == "sweep":
+        value = text.strip()
+        if len(value) > 80 or any(not (c.isalnum() or c in "-_.") for c in value):
+            raise ConfigError(field, "must be at most 80 letters, digits, '-', '_' or '.'")
+        return value
     raise ConfigError(field, "is not a configuration field")
 
 

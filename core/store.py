@@ -1,6 +1,6 @@
 """The run store: one folder per run with its config, an append-only event log and its weights.
 
-    runs/20261127-181502-3f2a-cnn-lr0.01-bs64/
+    runs/20261127-181502-0423f-cnn-lr0.01-bs64/
         config.json      the RunConfig, written atomically before training starts
         events.jsonl     one JSON event per line, flushed as it is written
         checkpoint.pt    the latest weights (written atomically by core.checkpoint)
@@ -46,11 +46,12 @@ def resolve_runs_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def new_run_id(config: RunConfig, now: float | None = None) -> str:
-    """`YYYYmmdd-HHMMSS-xxxx-<label>`: sorts by start time, unique, readable in `ls`."""
+    """`YYYYmmdd-HHMMSS-mmmxx-<label>`: sorts by start time (to the millisecond), unique, readable in `ls`."""
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    millis = int(now * 1000) % 1000
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", config.name or f"{config.model}-lr{config.lr:g}-bs{config.batch_size}")
-    return f"{stamp}-{secrets.token_hex(2)}-{slug.strip('-')[:40] or 'run'}"
+    return f"{stamp}-{millis:03d}{secrets.token_hex(1)}-{slug.strip('-')[:40] or 'run'}"
 
 
 @dataclass

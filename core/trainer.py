@@ -22,6 +22,7 @@ from core.data import DataError, Split, batch_indices, batches_per_epoch, load_s
 from core.devices import device_name, resolve_device
 from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
+from core.schedules import lr_at
 
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
 
@@ -70,6 +71,7 @@ class TrainingRun:
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self._t0 = time.perf_counter()
         self.epoch = 0  # epochs completed, resumed ones included
+        self.start_epoch = 0  # epochs the resumed checkpoint had trained
         self.last_accuracy: float | None = None
 
     def elapsed(self) -> float:
@@ -127,7 +129,7 @@ class TrainingRun:
                 group["lr"], group["weight_decay"] = self.config.lr, self.config.weight_decay
                 if "momentum" in group:
                     group["momentum"] = self.config.momentum
-        self.epoch = int(checkpoint.get("epoch", 0))
+        self.epoch = self.start_epoch = int(checkpoint.get("epoch", 0))
         self.start_accuracy, _ = evaluate(self.model, self.test_split)
         self.last_accuracy = self.start_accuracy
 
@@ -193,11 +195,18 @@ class TrainingRun:
         epoch_loss = torch.zeros((), device=device)
         window_batches = window_samples = 0
         window_t0 = time.perf_counter()
-        steps_before = (epoch - 1) * batches_per_epoch(len(split), config.batch_size)
+        per_epoch = batches_per_epoch(len(split), config.batch_size)
+        steps_before = (epoch - 1) * per_epoch
+        # The schedule spans this run's own epochs (a resumed run starts its schedule afresh).
+        schedule_step0, schedule_total = (epoch - 1 - self.start_epoch) * per_epoch, config.epochs * per_epoch
         self._last_batch = 0
         for batch, index in enumerate(batch_indices(len(split), config.batch_size, self.generator, device), start=1):
             if self.cancel.is_set():
                 return None
+            if config.schedule != "constant":
+                lr = lr_at(config.schedule, config.lr, schedule_step0 + batch - 1, schedule_total)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
             index = index.to(device, non_blocking=True)
             loss = F.cross_entropy(model(split.images[index]), split.labels[index])
             optimizer.zero_grad(set_to_none=True)

@@ -36,8 +36,10 @@ _CONFIG_FLAGS = {
     "--test-size": ("test_size", "test on the first N images only"),
     "--name": ("name", "a label for the run"),
     "--resume": ("resume", "start from this checkpoint's weights"),
+    "--schedule": ("schedule", "learning-rate schedule: constant, step, cosine or onecycle"),
 }
-assert {field for field, _ in _CONFIG_FLAGS.values()} == set(FIELD_NAMES)
+# Every field is a flag, but `sweep`, which `mnist-tui sweep` sets itself.
+assert {field for field, _ in _CONFIG_FLAGS.values()} == set(FIELD_NAMES) - {"sweep"}
 _FLAG_FOR_FIELD = {field: flag for flag, (field, _) in _CONFIG_FLAGS.items()}
 
 
@@ -55,10 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser("train", help="train one configuration headless, printing the seed's lines")
-    for flag, (field, help_text) in _CONFIG_FLAGS.items():
-        train.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
-    _add_store_flags(train)
-    train.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    sweep = commands.add_parser(
+        "sweep",
+        help="train a grid: --lr, --batch-size, --optimizer, --model and --schedule take comma lists",
+        description="Train every combination of the comma-separated values, then print the comparison table.",
+    )
+    for command in (train, sweep):
+        for flag, (field, help_text) in _CONFIG_FLAGS.items():
+            command.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
+        _add_store_flags(command)
+        command.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    sweep.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list, e.g. cuda:0,cuda:1")
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
     export = commands.add_parser("export", help="write the stored runs' results table as CSV")
@@ -69,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    values = {field: getattr(args, field) for field in FIELD_NAMES if getattr(args, field, None) is not None}
+    values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
         return parse_config(values)
     except ConfigError as bad:
@@ -82,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return train_command(args)
+        if args.command == "sweep":
+            return sweep_command(args)
         if args.command == "runs":
             return runs_command(args)
         if args.command == "export":
@@ -162,32 +173,48 @@ def _print(line: str) -> None:
         pass
 
 
+class Stopper:
+    """SIGINT, SIGTERM and SIGHUP set `cancel` (stop after the current batch); a second Ctrl+C aborts."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.received: list[int] = []
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self._on_signal)
+
+    def _on_signal(self, signum, _frame) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+        self.received.append(signum)
+        self.cancel.set()
+        print(f"\n{signal.Signals(signum).name}: stopping after the current batch (Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    def exit_code(self, ended: list[str]) -> int:
+        if self.received:
+            return 128 + self.received[0]
+        if ended and all(kind == "run_finished" for kind in ended):
+            return EXIT_OK
+        return EXIT_FAILED if "run_failed" in ended or not ended else EXIT_INTERRUPTED
+
+
+def _check_device(device: str) -> None:
+    from core.devices import resolve_device  # imports torch: only now that we train
+
+    try:
+        resolve_device(device)
+    except ConfigError as bad:
+        raise UsageError(f"--device: {bad.message}") from None
+
+
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from core.devices import resolve_device  # imports torch: only now that we train
+    _check_device(config.device)
     from core.session import recorded_run, wait_politely
     from core.store import RunStore, new_run_id, resolve_runs_dir
     from core.trainer import start_in_thread
 
-    try:
-        resolve_device(config.device)
-    except ConfigError as bad:
-        raise UsageError(f"--device: {bad.message}") from None
-
-    cancel = threading.Event()
-    received: list[int] = []
-
-    def on_signal(signum, _frame) -> None:
-        if received:  # a second Ctrl+C: the user really wants out now
-            raise KeyboardInterrupt
-        received.append(signum)
-        cancel.set()
-        print(f"\n{signal.Signals(signum).name}: stopping after the current batch (Ctrl+C again to abort)", file=sys.stderr, flush=True)
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), on_signal)
-
+    stopper = Stopper()
     ended: list[str] = []
 
     def emit(event) -> None:
@@ -200,10 +227,81 @@ def train_command(args: argparse.Namespace) -> int:
 
     run_id = new_run_id(config)
     store = RunStore(resolve_runs_dir(args.runs_dir))
-    events = recorded_run(config, run_id, store=store, cancel=cancel, data_dir=args.data_dir)
+    events = recorded_run(config, run_id, store=store, cancel=stopper.cancel, data_dir=args.data_dir)
     wait_politely(start_in_thread(events, emit))
-    if received:
-        return 128 + received[0]
-    if ended and ended[-1] == "run_finished":
-        return EXIT_OK
-    return EXIT_INTERRUPTED if ended and ended[-1] == "run_stopped" else EXIT_FAILED
+    return stopper.exit_code(ended)
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    from core.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, parse_devices
+
+    values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
+    try:
+        configs = expand_grid(values, new_sweep_id())
+    except ConfigError as bad:
+        raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
+    from core.devices import available_devices
+
+    if args.devices:
+        try:
+            devices = parse_devices(args.devices, [d.spec for d in available_devices()])
+        except ConfigError as bad:
+            raise UsageError(f"--devices: {bad.message}") from None
+    else:
+        devices = [configs[0].device]
+    for device in set(devices):
+        _check_device(device)
+    return _run_sweep(args, configs, devices)
+
+
+def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
+    import threading as _threading
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from core.results import RunRecord
+    from core.session import recorded_run
+    from core.store import RunStore, resolve_runs_dir
+    from core.sweep import best_run, comparison_table, run_sweep
+
+    stopper = Stopper()
+    store = RunStore(resolve_runs_dir(args.runs_dir))
+    records: dict[str, RunRecord] = {}
+    lock = _threading.Lock()
+    ended: list[str] = []
+    total = len(configs)
+    where = ", ".join(devices)
+    _print(f"sweep {configs[0].sweep}: {total} runs on {where}" + (" (one per device at a time)" if len(devices) > 1 else ""))
+
+    def start(config: RunConfig, run_id: str):
+        with lock:
+            records[run_id] = RunRecord(run_id, config)
+        return recorded_run(config, run_id, store=store, cancel=stopper.cancel, data_dir=args.data_dir)
+
+    def emit(event) -> None:
+        with lock:
+            record = records[event.run_id]
+            record.apply(event)
+            position = list(records).index(event.run_id) + 1
+            if event.kind in ("run_finished", "run_stopped", "run_failed"):
+                ended.append(event.kind)
+        if args.json:
+            _print(json.dumps(event.to_dict()))
+        elif (line := format_line(event)) is not None:
+            _print(f"({position}/{total} {record.label}) {line}")
+
+    run_sweep(configs, devices, start, emit, stopper.cancel)
+    if not args.json:
+        header, rows = comparison_table(list(records.values()))
+        table = Table(title=f"sweep {configs[0].sweep}: test accuracy (%) after each epoch", title_justify="left")
+        for title in header:
+            table.add_column(title, justify="left" if title in ("status", "name", "opt", "model") else "right")
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        best = best_run(list(records.values()))
+        if best is not None:
+            _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")
+    ended += ["run_stopped"] * (total - len(ended)) if stopper.received else []
+    return stopper.exit_code(ended)

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.config import DATASETS, MODELS, OPTIMIZERS, ConfigError, RunConfig, parse_config, parse_field
+from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, parse_config, parse_field
 
 # (field, label, choices or None for a text input)
 FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
@@ -21,6 +21,7 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("epochs", "epochs", None),
     ("optimizer", "optimizer", OPTIMIZERS),
     ("momentum", "momentum", None),
+    ("schedule", "lr schedule", SCHEDULES),
     ("weight_decay", "weight decay", None),
     ("seed", "seed", None),
     ("device", "device", None),  # a select whose options arrive once torch has loaded

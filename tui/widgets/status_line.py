@@ -57,6 +57,8 @@ class StatusLine(Static):
             text.append(f" · ep {epoch}/{last} {progress_bar(done)} {done * 100:.0f}%")
             if batch:
                 text.append(f" · {batch.samples_per_sec:,.0f} samples/s")
+                if current.config.schedule != "constant":
+                    text.append(f" · lr {batch.lr:.2g}")
             eta = eta_seconds(current)
             if eta is not None:
                 text.append(f" · ETA {clock(eta)}")

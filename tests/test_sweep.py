@@ -1,0 +1,128 @@
+"""Sweeps: grid expansion and validation, a headless 2x2 sweep, parallel runs on two device slots."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core.config import ConfigError, RunConfig
+from core.results import RunRecord, load_records
+from core.session import recorded_run
+from core.store import RunStore
+from core.sweep import comparison_table, expand_grid, grid_size, parse_devices, run_sweep, split_values
+
+
+def test_the_grid_is_every_combination_lr_outermost():
+    configs = expand_grid({"lr": "0.01, 0.001,0.0001", "batch_size": "64,128", "epochs": "5"}, "sweep-x")
+    assert [(c.lr, c.batch_size) for c in configs] == [
+        (0.01, 64), (0.01, 128), (0.001, 64), (0.001, 128), (0.0001, 64), (0.0001, 128)]
+    assert all(c.epochs == 5 and c.sweep == "sweep-x" for c in configs)
+    assert grid_size({"lr": "0.01,0.001", "optimizer": "sgd,adam", "model": "cnn,mlp"}) == 8
+
+
+@pytest.mark.parametrize(
+    "values,field,words",
+    [
+        ({"lr": "0.01,abc"}, "lr", "'abc': must be a number"),
+        ({"lr": "0.01,,0.1"}, "lr", "empty value"),
+        ({"batch_size": "64,0"}, "batch_size", "'0': must be between 1"),
+        ({"optimizer": "sgd,rmsprop"}, "optimizer", "'rmsprop': must be one of"),
+        ({"lr": ",".join(str(0.001 * i) for i in range(1, 21)), "batch_size": ",".join(str(i) for i in range(1, 12))}, "lr", "at most 200"),
+        ({"lr": "0.01", "epochs": "0"}, "epochs", ">= 1"),
+    ],
+)
+def test_each_value_is_validated_like_the_single_run_form(values, field, words):
+    with pytest.raises(ConfigError) as caught:
+        expand_grid(values)
+    assert caught.value.field == field and words in caught.value.message
+
+
+def test_duplicates_collapse():
+    assert split_values("lr", "0.01, 0.01 ,0.1") == ["0.01", "0.1"]
+
+
+def test_devices():
+    available = ["cuda:0", "cuda:1", "cpu"]
+    assert parse_devices("all", available) == ["cuda:0", "cuda:1"]
+    assert parse_devices("all", ["cpu"]) == ["cpu"]
+    assert parse_devices("cuda:1, cuda:0", available) == ["cuda:1", "cuda:0"]
+    assert parse_devices("cpu,cpu", available) == ["cpu", "cpu"]
+    with pytest.raises(ConfigError, match="cuda:2 is not on this machine"):
+        parse_devices("cuda:2", available)
+
+
+def test_a_2x2_headless_sweep_stores_4_runs_and_prints_their_table(runs_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "sweep", "--lr", "0.05,0.01", "--batch-size", "32,64", "--train-size", "640",
+         "--test-size", "300", "--epochs", "2", "--log-every", "10", "--runs-dir", str(runs_dir)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "160"},
+    )
+    assert result.returncode == 0, result.stderr
+    records, _ = load_records(RunStore(runs_dir))
+    assert len(records) == 4 and all(r.status == "done" for r in records)
+    assert len({r.config.sweep for r in records}) == 1
+    table_rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(table_rows) == 4
+    for row, record in zip(table_rows, records):
+        cells = [cell.strip() for cell in row.strip("│").split("│")]
+        assert cells[1:3] == [f"{record.config.lr:g}", str(record.config.batch_size)]
+        assert cells[5:7] == [f"{record.accuracies[1] * 100:.2f}", f"{record.accuracies[2] * 100:.2f}"]
+    best = max(records, key=lambda r: r.best)
+    assert f"best: {best.label} at {best.best * 100:.2f}%" in result.stdout
+
+
+def test_bad_sweep_flags_exit_2():
+    result = subprocess.run([sys.executable, "-m", "tui", "sweep", "--lr", "0.1,x"], capture_output=True, text=True)
+    assert result.returncode == 2 and "--lr: 'x': must be a number" in result.stderr
+
+
+def test_runs_go_in_parallel_one_per_device_slot(tmp_path, data_dir):
+    configs = expand_grid({"lr": "0.01,0.02,0.03,0.04", "train_size": "1280", "test_size": "200", "epochs": "1", "log_every": "5"}, "sweep-p")
+    active, peak, lock = set(), [0], threading.Lock()
+    events = []
+
+    def emit(event):
+        with lock:
+            events.append(event)
+            if event.kind == "run_started":
+                active.add(event.run_id)
+                peak[0] = max(peak[0], len(active))
+            elif event.kind in ("run_finished", "run_failed", "run_stopped"):
+                active.discard(event.run_id)
+
+    store = RunStore(tmp_path / "runs")
+    run_sweep(configs, ["cpu", "cpu"], lambda c, run_id: recorded_run(c, run_id, store=store, data_dir=data_dir), emit, threading.Event())
+    assert peak[0] == 2  # two slots: two runs at once, never more
+    assert sorted(e.config["lr"] for e in events if e.kind == "run_started") == [0.01, 0.02, 0.03, 0.04]
+    assert [e.kind for e in events].count("run_finished") == 4
+
+
+def test_cancel_stops_the_runs_in_flight_and_starts_no_more(tmp_path, data_dir):
+    configs = expand_grid({"lr": "0.01,0.02,0.03", "train_size": "6400", "test_size": "200", "epochs": "3", "log_every": "2"})
+    cancel = threading.Event()
+    seen = []
+
+    def emit(event):
+        seen.append(event)
+        if event.kind == "batch_logged":
+            cancel.set()
+
+    run_sweep(configs, ["cpu"], lambda c, run_id: recorded_run(c, run_id, store=None, cancel=cancel, data_dir=data_dir), emit, cancel)
+    assert [e.kind for e in seen] == ["run_started", "batch_logged", "run_stopped"]
+
+
+def test_comparison_table_has_the_seeds_shape():
+    records = []
+    for lr, accuracies in [(0.01, [0.98, 0.99]), (0.001, [0.97])]:
+        record = RunRecord("r", RunConfig(lr=lr), status="done")
+        record.accuracies = dict(enumerate(accuracies, start=1))
+        records.append(record)
+    header, rows = comparison_table(records)
+    assert header == ["#", "lr", "batch", "opt", "model", "ep 1", "ep 2", "best", "status"]
+    assert rows[0] == ["1", "0.01", "64", "sgd", "cnn", "98.00", "99.00", "99.00", "done"]
+    assert rows[1][5:8] == ["97.00", "", "97.00"]
