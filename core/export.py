@@ -67,6 +67,8 @@ BASE_COLUMNS = [
     Column("optimizer", "opt", lambda r: r.config.optimizer, _plain, 4),
     Column("epochs", "epochs", lambda r: r.config.epochs, _plain, 6),
     Column("seconds", "time_s", lambda r: r.seconds, _seconds, 7),
+    Column("schedule", "sched", lambda r: r.config.schedule, _plain, 8),
+    Column("sweep", "sweep", lambda r: r.config.sweep or None, _plain, 21),
 ]
 
 

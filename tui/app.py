@@ -24,10 +24,11 @@ from core.export import write_csv
 from core.results import RunRecord, load_records
 from core.store import RunStore, StoreError, is_live, new_run_id, read_run, resolve_runs_dir
 from tui.palette import plot_color, rich_color
-from tui.training import ForeignEvents, HistoryLoaded, RunQueue, TrainingEvent
+from tui.training import ForeignEvents, HistoryLoaded, Job, RunQueue, TrainingEvent, slot_device
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confirm_dialog import ConfirmDialog
 from tui.widgets.export_dialog import ExportDialog, default_export_name
+from tui.widgets.pivot_screen import PivotScreen
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_chart import Series
@@ -65,7 +66,9 @@ class MnistTui(App):
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
         Binding("x", "stop", "Stop", tooltip="Stop the current run after its batch"),
         Binding("c", "clear_queue", "Clear queue", tooltip="Drop the queued runs"),
-        Binding("e", "export", "Export", tooltip="Export the results table to CSV"),
+        Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
+        Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
+        Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run"),
         Binding("m", "toggle_smoothing", "Smooth", tooltip="Smooth the loss curves"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane"),
         Binding("q", "quit", "Quit", tooltip="Quit (a running run is stopped and kept)"),
@@ -87,6 +90,7 @@ class MnistTui(App):
         self.records: dict[str, RunRecord] = {}
         self.color_index: dict[str, int] = {}
         self.hidden: set[str] = set()
+        self.view_sweep: str | None = None  # None: every run; else only this sweep's
         self.queue = RunQueue()
         self.own_runs: set[str] = set()  # started by this dashboard (the others are watched)
         self._history_loaded = False
@@ -107,7 +111,7 @@ class MnistTui(App):
                 yield ResultsTable(id="table")
                 yield RichLog(id="log", max_lines=2000, wrap=False, markup=False)
         yield Static("", id="too-small")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns need the room
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -224,31 +228,44 @@ class MnistTui(App):
     def on_run_form_start_requested(self, message: RunForm.StartRequested) -> None:
         self.start_run(message.config)
 
+    def on_run_form_sweep_requested(self, message: RunForm.SweepRequested) -> None:
+        self.start_sweep(message.configs, message.devices)
+
     def start_run(self, config: RunConfig) -> str:
         """Queue a run; it starts at once when nothing else is training."""
-        run_id = new_run_id(config)
-        self.own_runs.add(run_id)
-        self.records[run_id] = RunRecord(run_id, config)
-        self._color(run_id)
-        self.queue.add(run_id, config)
-        if self.queue.current is not None:
-            self.notify(f"queued {config.label} ({len(self.queue.waiting)} waiting)", timeout=3)
+        return self.start_sweep([config])[0]
+
+    def start_sweep(self, configs: list[RunConfig], devices: list[str] | None = None) -> list[str]:
+        """Queue runs; with several devices, one runs on each at a time (a device may repeat)."""
+        slots = tuple(f"{device}#{i}" for i, device in enumerate(devices)) if devices and len(devices) > 1 else None
+        busy = bool(self.queue.running)
+        run_ids = []
+        for config in configs:
+            run_id = new_run_id(config)
+            self.own_runs.add(run_id)
+            self.records[run_id] = RunRecord(run_id, config)
+            self._color(run_id)
+            self.queue.add(Job(run_id, config, slots) if slots else Job(run_id, config))
+            run_ids.append(run_id)
+        if len(configs) > 1:
+            where = f" on {', '.join(devices)}" if slots else ""
+            self.notify(f"queued a sweep of {len(configs)} runs{where}", timeout=3)
+        elif busy:
+            self.notify(f"queued {configs[0].label} ({len(self.queue.waiting)} waiting)", timeout=3)
         self._refresh_runs()
         self._start_next()
         if self.form_open and self.size.width < WIDE:
             self._set_form_open(False)
-        return run_id
+        return run_ids
 
     def _start_next(self) -> None:
         if self._quitting:
             return
-        job = self.queue.next()
-        if job is None:
-            self._refresh_status()
-            return
-        run_id, config = job
-        self.records[run_id].status = "running"
-        self._train(run_id, config, self.queue.cancel)
+        for job, slot, cancel in self.queue.next_jobs():
+            config = job.config.with_values(device=slot_device(slot, job.config))
+            record = self.records[job.run_id]
+            record.config, record.status = config, "running"
+            self._train(job.run_id, config, cancel)
         self._refresh_runs()
 
     @work(thread=True, exit_on_error=False, group="training")
@@ -289,15 +306,25 @@ class MnistTui(App):
             self._pending_log.clear()
         if self._dirty_runs:
             table = self.query_one("#table", ResultsTable)
-            for run_id in self._dirty_runs:
+            shown = {r.run_id for r in self.visible_records()}
+            for run_id in self._dirty_runs & shown:
                 table.update_run(self.records[run_id])
                 self._touch_charts(run_id)
             self._dirty_runs.clear()
             self._refresh_status(bindings=False)
 
     # ----- drawing -------------------------------------------------------------------------
+    def visible_records(self) -> list[RunRecord]:
+        """The runs in view: all, or one sweep's (`g`). Table, charts, pivot and export follow it."""
+        if self.view_sweep is None:
+            return list(self.records.values())
+        return [r for r in self.records.values() if r.config.sweep == self.view_sweep]
+
+    def sweeps(self) -> list[str]:
+        return list(dict.fromkeys(r.config.sweep for r in self.records.values() if r.config.sweep))
+
     def _series(self) -> list[Series]:
-        return [Series(r, plot_color(self._color(r.run_id))) for r in self.records.values() if r.run_id not in self.hidden]
+        return [Series(r, plot_color(self._color(r.run_id))) for r in self.visible_records() if r.run_id not in self.hidden]
 
     def _touch_charts(self, run_id: str) -> None:
         if run_id not in self.hidden:
@@ -307,7 +334,7 @@ class MnistTui(App):
     def _refresh_runs(self) -> None:
         """Structure changed (run added, ended, hidden): rebuild table and chart series."""
         colors = {run_id: rich_color(i) for run_id, i in self.color_index.items()}
-        self.query_one("#table", ResultsTable).show_runs(list(self.records.values()), colors, self.hidden)
+        self.query_one("#table", ResultsTable).show_runs(self.visible_records(), colors, self.hidden)
         series = self._series()
         self.query_one("#loss-chart", LossChart).show(series)
         self.query_one("#accuracy-chart", AccuracyChart).show(series)
@@ -318,12 +345,21 @@ class MnistTui(App):
             self.refresh_bindings()
         current = self.records.get(self.queue.current) if self.queue.current else None
         color = rich_color(self._color(current.run_id)) if current else ""
+        position = f"#{self.queue.started}"
+        if current is not None and current.config.sweep:
+            members = [r.run_id for r in self.records.values() if r.config.sweep == current.config.sweep]
+            position = f"run {members.index(current.run_id) + 1}/{len(members)}"
+        if len(self.queue.running) > 1:
+            position += f" (+{len(self.queue.running) - 1} parallel)"
         note = "n: new run · enter starts it"
-        done = [r for r in self.records.values() if r.best is not None]
+        shown = self.visible_records()
+        done = [r for r in shown if r.best is not None]
         if done:
             top = max(done, key=lambda r: r.best)
-            note = f"{len(self.records)} runs · best {top.best * 100:.2f}% {top.label} · n: new run"
-        self.query_one("#status", StatusLine).show(current, color, self.queue.started, len(self.queue.waiting), note)
+            note = f"{len(shown)} runs · best {top.best * 100:.2f}% {top.label} · n: new run"
+        if self.view_sweep:
+            note = f"{self.view_sweep} · {note} · g: next"
+        self.query_one("#status", StatusLine).show(current, color, position, len(self.queue.waiting), note)
 
     def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
         self.hidden ^= {message.run_id}
@@ -341,7 +377,7 @@ class MnistTui(App):
     def on_results_table_delete_requested(self, message: ResultsTable.DeleteRequested) -> None:
         run_id = message.run_id
         record = self.records[run_id]
-        if run_id == self.queue.current or record.status == "running":
+        if run_id in self.queue.running or record.status == "running":
             self.notify("that run is training: stop it first (x)", severity="warning")
             return
 
@@ -368,7 +404,7 @@ class MnistTui(App):
         if action == "close_form":
             return self.form_open
         if action == "stop":
-            return self.queue.current is not None
+            return bool(self.queue.running)
         if action == "clear_queue":
             return bool(self.queue.waiting)
         return True
@@ -394,7 +430,7 @@ class MnistTui(App):
             self.query_one("#table", ResultsTable).focus()
 
     def action_stop(self) -> None:
-        if self.queue.stop_current():
+        if self.queue.stop_running():
             self.notify("stopping after the current batch…", timeout=3)
         else:
             self.notify("nothing is training", timeout=2)
@@ -405,6 +441,20 @@ class MnistTui(App):
             self.records.pop(run_id, None)
         self.notify(f"cleared {len(dropped)} queued run(s)" if dropped else "the queue is empty", timeout=2)
         self._refresh_runs()
+
+    def action_cycle_view(self) -> None:
+        views: list[str | None] = [None, *self.sweeps()]
+        self.view_sweep = views[(views.index(self.view_sweep) + 1) % len(views)] if self.view_sweep in views else None
+        shown = self.visible_records()
+        self.notify(f"showing {self.view_sweep or 'all runs'} ({len(shown)} runs)" if len(views) > 1 else "no sweeps yet: showing all runs", timeout=3)
+        self._refresh_runs()
+
+    def action_pivot(self) -> None:
+        shown = self.visible_records()
+        if not shown:
+            self.notify("no runs to compare yet", timeout=2)
+            return
+        self.push_screen(PivotScreen(self.view_sweep or "all runs", shown))
 
     def action_toggle_smoothing(self) -> None:
         on = self.query_one("#loss-chart", LossChart).toggle_smoothing()
@@ -432,7 +482,7 @@ class MnistTui(App):
         """Stop the run after its current batch (recorded as stopped), then leave."""
         self._quitting = True
         self.queue.clear()
-        if self.queue.stop_current():
+        if self.queue.stop_running():
             self.notify("stopping the run after the current batch…")
             await self.workers.wait_for_complete()
         self.exit()

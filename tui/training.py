@@ -28,41 +28,65 @@ class HistoryLoaded(Message):
     warnings: list[str]
 
 
+DEFAULT_SLOT = "default"  # plain runs share one slot: they execute one after another
+
+
+def slot_device(slot: str, config: RunConfig) -> str:
+    """The device a job runs on in a slot: its own for the default slot, else the slot's."""
+    return config.device if slot == DEFAULT_SLOT else slot.split("#")[0]
+
+
+@dataclass
+class Job:
+    run_id: str
+    config: RunConfig
+    slots: tuple[str, ...] = (DEFAULT_SLOT,)  # where it may run; a parallel sweep lists one per device
+
+
 @dataclass
 class RunQueue:
-    """Runs execute one after another: `current` trains, `waiting` are queued in order."""
+    """Waiting jobs in order; each slot trains one job at a time (several slots: in parallel)."""
 
-    waiting: deque[tuple[str, RunConfig]] = field(default_factory=deque)
-    current: str | None = None
-    cancel: threading.Event | None = None
-    started: int = 0  # runs started this session, for "run 3"
+    waiting: deque[Job] = field(default_factory=deque)
+    running: dict[str, tuple[str, threading.Event]] = field(default_factory=dict)  # run_id -> (slot, cancel)
+    started: int = 0  # runs started this session, for "#3"
 
-    def add(self, run_id: str, config: RunConfig) -> None:
-        self.waiting.append((run_id, config))
+    @property
+    def current(self) -> str | None:
+        return next(iter(self.running), None)
 
-    def next(self) -> tuple[str, RunConfig] | None:
-        if self.current is not None or not self.waiting:
-            return None
-        run_id, config = self.waiting.popleft()
-        self.current, self.cancel = run_id, threading.Event()
-        self.started += 1
-        return run_id, config
+    def add(self, job: Job) -> None:
+        self.waiting.append(job)
+
+    def next_jobs(self) -> list[tuple[Job, str, threading.Event]]:
+        """Start every waiting job that has a free slot, in queue order."""
+        busy = {slot for slot, _ in self.running.values()}
+        started = []
+        for job in list(self.waiting):
+            slot = next((s for s in job.slots if s not in busy), None)
+            if slot is None:
+                continue
+            self.waiting.remove(job)
+            busy.add(slot)
+            cancel = threading.Event()
+            self.running[job.run_id] = (slot, cancel)
+            self.started += 1
+            started.append((job, slot, cancel))
+        return started
 
     def finish(self, run_id: str) -> None:
-        if self.current == run_id:
-            self.current, self.cancel = None, None
+        self.running.pop(run_id, None)
 
-    def stop_current(self) -> bool:
-        if self.cancel is None:
-            return False
-        self.cancel.set()
-        return True
+    def stop_running(self) -> int:
+        for _, cancel in self.running.values():
+            cancel.set()
+        return len(self.running)
 
     def remove(self, run_id: str) -> None:
-        self.waiting = deque(job for job in self.waiting if job[0] != run_id)
+        self.waiting = deque(job for job in self.waiting if job.run_id != run_id)
 
     def clear(self) -> list[str]:
-        dropped = [run_id for run_id, _ in self.waiting]
+        dropped = [job.run_id for job in self.waiting]
         self.waiting.clear()
         return dropped
 

@@ -18,7 +18,7 @@ MARK = "mark"  # key of the colour-dot column
 class ResultsTable(DataTable):
     BINDINGS = [
         Binding("s", "sort_column", "Sort", tooltip="Sort by this column (again: reverse)"),
-        Binding("space", "toggle_visible", "Hide", tooltip="Show or hide this run in the charts"),
+        Binding("space", "toggle_visible", "Hide", key_display="␣", tooltip="Show or hide this run in the charts"),
         Binding("r", "rerun", "Rerun", tooltip="Load this run's configuration into the form"),
         Binding("d", "delete", "Del", tooltip="Delete this run (asks first)"),
     ]

@@ -10,18 +10,21 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, parse_config, parse_field
+from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, parse_field
+from core.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
 
-# (field, label, choices or None for a text input)
+# (field, label, choices or None for a text input). Learning rate and batch size take
+# comma-separated lists, and model/optimizer/schedule offer "sweep all": more than one value
+# makes the form queue the whole grid as a sweep.
 FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
-    ("model", "model", MODELS),
+    ("model", "model", MODELS + (",".join(MODELS),)),
     ("dataset", "dataset", DATASETS),
     ("lr", "learn rate", None),
     ("batch_size", "batch size", None),
     ("epochs", "epochs", None),
-    ("optimizer", "optimizer", OPTIMIZERS),
+    ("optimizer", "optimizer", OPTIMIZERS + (",".join(OPTIMIZERS),)),
     ("momentum", "momentum", None),
-    ("schedule", "lr schedule", SCHEDULES),
+    ("schedule", "lr schedule", SCHEDULES + (",".join(SCHEDULES),)),
     ("weight_decay", "weight decay", None),
     ("seed", "seed", None),
     ("device", "device", None),  # a select whose options arrive once torch has loaded
@@ -60,6 +63,13 @@ class RunForm(VerticalScroll):
 
         config: RunConfig
 
+    @dataclass
+    class SweepRequested(Message):
+        """The user asked for a grid of runs; `devices` (several) runs them in parallel."""
+
+        configs: list[RunConfig]
+        devices: list[str] | None
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.errors: dict[str, str] = {}
@@ -73,11 +83,13 @@ class RunForm(VerticalScroll):
                 if field == "device":
                     yield FormSelect([LOADING], value=LOADING[1], allow_blank=False, compact=True, id=f"f-{field}")
                 elif choices:
-                    yield FormSelect([(c, c) for c in choices], value=getattr(defaults, field), allow_blank=False, compact=True, id=f"f-{field}")
+                    options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
+                    yield FormSelect(options, value=getattr(defaults, field), allow_blank=False, compact=True, id=f"f-{field}")
                 else:
                     placeholder = {"train_size": "all", "test_size": "all", "resume": "checkpoint path"}.get(field, "")
                     yield Input(_text(getattr(defaults, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
             yield Static("", classes="form-error", id=f"e-{field}")
+        yield Static("", id="grid-size")
         yield Button("Start", id="start", variant="primary", compact=True)
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -85,6 +97,9 @@ class RunForm(VerticalScroll):
         select = self.query_one("#f-device", Select)
         current = select.value
         options = [("auto", "auto")] + devices
+        gpus = [spec for _, spec in devices if spec.startswith("cuda")]
+        if len(gpus) > 1:  # a sweep can run one run per GPU at a time
+            options.append((f"all {len(gpus)} GPUs, in parallel", ",".join(gpus)))
         select.set_options(options)
         select.value = current if any(spec == current for _, spec in options) else "auto"
 
@@ -106,6 +121,7 @@ class RunForm(VerticalScroll):
                 widget.value = _text(value)
             elif field != "device" or any(spec == value for _, spec in widget._options):
                 widget.value = value
+        self._show_grid_size()
 
     def show_error(self, field: str, message: str | None) -> None:
         error = self.query_one(f"#e-{field}", Static)
@@ -120,10 +136,33 @@ class RunForm(VerticalScroll):
     def on_input_changed(self, event: Input.Changed) -> None:
         field = (event.input.id or "")[2:]
         try:
-            parse_field(field, event.value)
+            split_values(field, event.value) if field in SWEEP_FIELDS else parse_field(field, event.value)
             self.show_error(field, None)
         except ConfigError as bad:
             self.show_error(field, bad.message)
+        self._show_grid_size()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._show_grid_size()
+
+    def _grid(self) -> tuple[dict[str, str], list[str] | None]:
+        """The form's values with the device list split off (several devices: a parallel sweep)."""
+        values = self.values()
+        devices = values["device"].split(",")
+        if len(devices) > 1:
+            values["device"] = devices[0]
+        return values, devices if len(devices) > 1 else None
+
+    def _show_grid_size(self) -> None:
+        label = self.query_one("#grid-size", Static)
+        try:
+            values, devices = self._grid()
+            configs = expand_grid(values)
+        except ConfigError:
+            label.update("")
+            return
+        where = f", {len(devices)} at a time" if devices else ""
+        label.update(f"sweep: {len(configs)} runs{where}" if len(configs) > 1 else "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -134,10 +173,11 @@ class RunForm(VerticalScroll):
             event.stop()
             self.submit()
 
-    def submit(self) -> RunConfig | None:
+    def submit(self) -> list[RunConfig] | None:
         """Validate everything; start only if every field (and their mix) is valid."""
+        values, devices = self._grid()
         try:
-            config = parse_config(self.values())
+            configs = expand_grid(values)
         except ConfigError as bad:
             self.show_error(bad.field, bad.message)
             self.query_one(f"#f-{bad.field}").focus()
@@ -145,5 +185,10 @@ class RunForm(VerticalScroll):
             return None
         for field, _, _ in FIELDS:
             self.show_error(field, None)
-        self.post_message(self.StartRequested(config))
-        return config
+        if len(configs) == 1 and not devices:
+            self.post_message(self.StartRequested(configs[0]))
+        else:
+            sweep_id = new_sweep_id()
+            configs = [c.with_values(sweep=sweep_id) for c in configs]
+            self.post_message(self.SweepRequested(configs, devices))
+        return configs

@@ -33,7 +33,7 @@ def eta_seconds(record: RunRecord) -> float | None:
 
 
 class StatusLine(Static):
-    def show(self, current: RunRecord | None, color: str, position: int, queued: int, idle_note: str = "") -> None:
+    def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "") -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         if current is None:
             text.append("idle", style="bold")
@@ -44,7 +44,7 @@ class StatusLine(Static):
             return
         text.append("● ", style=color)
         text.append(current.label, style="bold")
-        text.append(f" #{position}" + (f" +{queued} queued" if queued else ""))
+        text.append(f" {position}" + (f" +{queued} queued" if queued else ""))
         batch, per_epoch = current.last_batch, current.batches_per_epoch
         if current.status == "queued" or per_epoch is None:
             text.append(" · loading data…")
