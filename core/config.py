@@ -49,6 +49,7 @@ class RunConfig:
     resume: str | None = None  # checkpoint to start from (weights, and optimizer state if it matches)
     schedule: str = "constant"  # learning-rate schedule: constant (the seed), step, cosine, onecycle
     sweep: str = ""  # id of the sweep this run belongs to ("" for a single run)
+    tensorboard: bool = False  # also write loss/accuracy scalars and the graph for TensorBoard
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,6 +161,11 @@ def parse_field(field: str, text: str) -> Any:
         return value
     if field == "resume":
         return text.strip() or None
+    if field == "tensorboard":
+        value = text.strip().lower()
+        if value not in ("on", "off", "true", "false", "yes", "no", "1", "0", ""):
+            raise ConfigError(field, f"must be on or off, got {text!r}")
+        return value in ("on", "true", "yes", "1")
     if field == "schedule":
         return _choice(field, text, SCHEDULES)
     if field == "sweep":

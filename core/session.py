@@ -31,7 +31,8 @@ def recorded_run(
         yield RunFailed(run_id, "StoreError", str(problem))
         return
     try:
-        for event in run_events(config, run_id, cancel=cancel, data_dir=data_dir, checkpoint_path=writer.checkpoint_path):
+        events = run_events(config, run_id, cancel=cancel, data_dir=data_dir, checkpoint_path=writer.checkpoint_path, run_dir=writer.folder)
+        for event in events:
             try:
                 writer.append(event)
             except OSError as problem:  # disk full mid-run: stop training, say why

@@ -32,8 +32,8 @@ def split_values(field: str, text: str) -> list[str]:
     for part in parts:
         try:
             parse_field(field, part)
-        except ConfigError as bad:
-            raise ConfigError(field, f"{part!r}: {bad.message}") from None
+        except ConfigError as bad:  # in a list, say which value is wrong
+            raise ConfigError(field, f"{part!r}: {bad.message}" if len(parts) > 1 else bad.message) from None
         if part not in seen:
             seen.append(part)
     return seen

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.inspect import save_predictions
 from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
 from core.devices import device_name, resolve_device
@@ -38,18 +39,27 @@ def make_optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Opt
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, split: Split) -> tuple[float, float]:
-    """(accuracy 0..1, mean cross-entropy) over the whole split, in order."""
+def predict(model: torch.nn.Module, split: Split) -> tuple[float, float, torch.Tensor, torch.Tensor]:
+    """Over the whole split, in order: accuracy 0..1, mean cross-entropy, predicted classes, confidences."""
     model.eval()
-    correct = torch.zeros((), dtype=torch.long, device=split.labels.device)
     loss_sum = torch.zeros((), device=split.labels.device)
+    predicted, confidence = [], []
     for start in range(0, len(split), EVAL_BATCH):
         logits = model(split.images[start : start + EVAL_BATCH])
-        labels = split.labels[start : start + EVAL_BATCH]
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum")
-        correct += (logits.argmax(1) == labels).sum()
+        loss_sum += F.cross_entropy(logits, split.labels[start : start + EVAL_BATCH], reduction="sum")
+        top = logits.softmax(1).max(1)
+        predicted.append(top.indices)
+        confidence.append(top.values)
     model.train()
-    return correct.item() / len(split), loss_sum.item() / len(split)
+    predicted_all = torch.cat(predicted)
+    correct = (predicted_all == split.labels).sum()
+    return correct.item() / len(split), loss_sum.item() / len(split), predicted_all, torch.cat(confidence)
+
+
+def evaluate(model: torch.nn.Module, split: Split) -> tuple[float, float]:
+    """(accuracy 0..1, mean cross-entropy) over the whole split, in order."""
+    accuracy, loss, _, _ = predict(model, split)
+    return accuracy, loss
 
 
 class TrainingRun:
@@ -63,12 +73,15 @@ class TrainingRun:
         cancel: threading.Event | None = None,
         data_dir: str | Path | None = None,
         checkpoint_path: str | Path | None = None,
+        run_dir: str | Path | None = None,
     ) -> None:
         self.config = config
         self.run_id = run_id
         self.cancel = cancel or threading.Event()
         self.data_dir = resolve_data_dir(data_dir)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.run_dir = Path(run_dir) if run_dir else None  # predictions and TensorBoard files go here
+        self.tensorboard = None
         self._t0 = time.perf_counter()
         self.epoch = 0  # epochs completed, resumed ones included
         self.start_epoch = 0  # epochs the resumed checkpoint had trained
@@ -83,6 +96,8 @@ class TrainingRun:
         except Exception as error:  # every failure is a result the user can read, never a crash
             yield RunFailed(self.run_id, type(error).__name__, self._explain(error), round(self.elapsed(), 3))
         finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
             if getattr(self, "device", None) is not None and self.device.type == "cuda":
                 torch.cuda.empty_cache()
 
@@ -148,6 +163,10 @@ class TrainingRun:
 
     def _run(self) -> Iterator[Event]:
         self._setup()
+        if self.config.tensorboard and self.run_dir is not None:
+            from core.tensorboard import TensorBoardLog  # optional extra: imported only when asked for
+
+            self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard", self.model, self.train_split.images[:1])
         config = self.config
         per_epoch = batches_per_epoch(len(self.train_split), config.batch_size)
         yield RunStarted(
@@ -171,7 +190,11 @@ class TrainingRun:
                 yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), self._save())
                 return
             self.epoch = epoch
-            self.last_accuracy, test_loss = evaluate(self.model, self.test_split)
+            self.last_accuracy, test_loss, predicted, confidence = predict(self.model, self.test_split)
+            if self.run_dir is not None:
+                save_predictions(self.run_dir, epoch, self.test_split.labels, predicted, confidence)
+            if self.tensorboard is not None:
+                self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
             best = max(best, self.last_accuracy)
             yield EpochEnded(
                 self.run_id,
@@ -221,6 +244,8 @@ class TrainingRun:
             if batch % config.log_every == 0:
                 mean = window_loss.item() / window_batches  # the one device sync per window
                 self._check_finite(mean, epoch, batch)
+                if self.tensorboard is not None:
+                    self.tensorboard.loss(steps_before + batch, mean, optimizer.param_groups[0]["lr"])
                 now = time.perf_counter()
                 yield BatchLogged(
                     self.run_id,

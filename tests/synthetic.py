@@ -51,3 +51,18 @@ def write_seed_runs(runs_dir: Path, *, interrupted: bool = False, failed: bool =
         writer = store.create("20261101-096000-a007-too-hot", config)
         writer.append(RunFailed("20261101-096000-a007-too-hot", "NonFiniteLoss", "loss became NaN at epoch 1, batch 100: try a lower learning rate", 3.0))
         writer.close()
+
+
+def write_predictions(run_folder: Path, data_dir: Path, count: int = 200) -> None:
+    """Predictions for the first `count` real test digits: right, except every 7th (off by one class)."""
+    import torch
+
+    from core.inspect import save_predictions
+    from torchvision.datasets import MNIST
+
+    labels = MNIST(str(data_dir), train=False, download=False).targets[:count]
+    wrong = torch.arange(count) % 7 == 3
+    predicted = torch.where(wrong, (labels + 1) % 10, labels)
+    confidence = torch.where(wrong, torch.tensor(0.61), torch.tensor(0.99))
+    for epoch in (1, 2):
+        save_predictions(run_folder, epoch, labels, predicted, confidence)

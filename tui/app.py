@@ -28,6 +28,7 @@ from tui.training import ForeignEvents, HistoryLoaded, Job, RunQueue, TrainingEv
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.confirm_dialog import ConfirmDialog
 from tui.widgets.export_dialog import ExportDialog, default_export_name
+from tui.widgets.inspect_screen import InspectScreen
 from tui.widgets.pivot_screen import PivotScreen
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
@@ -69,10 +70,12 @@ class MnistTui(App):
         Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run"),
-        Binding("m", "toggle_smoothing", "Smooth", tooltip="Smooth the loss curves"),
+        Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the loss curves"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane"),
         Binding("q", "quit", "Quit", tooltip="Quit (a running run is stopped and kept)"),
     ]
+
+    _MAIN_SCREEN_ACTIONS = {"toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_smoothing", "toggle_log"}
 
     def __init__(
         self,
@@ -374,6 +377,10 @@ class MnistTui(App):
         self.query_one("#form", RunForm).load_config(record.config)
         self.notify(f"loaded {record.label} into the form: change what you like, enter starts it", timeout=4)
 
+    def on_results_table_inspect_requested(self, message: ResultsTable.InspectRequested) -> None:
+        record = self.records[message.run_id]
+        self.push_screen(InspectScreen(record, self.store.root / record.run_id, self.data_dir))
+
     def on_results_table_delete_requested(self, message: ResultsTable.DeleteRequested) -> None:
         run_id = message.run_id
         record = self.records[run_id]
@@ -401,6 +408,8 @@ class MnistTui(App):
 
     def check_action(self, action: str, parameters) -> bool | None:
         """Keep the footer short at 80 columns: only actions that can do something now."""
+        if action in self._MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0]:
+            return False  # over a dialog or the inspect screen, the dashboard's keys rest
         if action == "close_form":
             return self.form_open
         if action == "stop":

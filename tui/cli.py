@@ -37,7 +37,9 @@ _CONFIG_FLAGS = {
     "--name": ("name", "a label for the run"),
     "--resume": ("resume", "start from this checkpoint's weights"),
     "--schedule": ("schedule", "learning-rate schedule: constant, step, cosine or onecycle"),
+    "--tensorboard": ("tensorboard", "also write TensorBoard event files into the run's folder (needs the tensorboard extra)"),
 }
+_SWITCHES = {"--tensorboard"}  # flags without a value
 # Every field is a flag, but `sweep`, which `mnist-tui sweep` sets itself.
 assert {field for field, _ in _CONFIG_FLAGS.values()} == set(FIELD_NAMES) - {"sweep"}
 _FLAG_FOR_FIELD = {field: flag for flag, (field, _) in _CONFIG_FLAGS.items()}
@@ -64,12 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (train, sweep):
         for flag, (field, help_text) in _CONFIG_FLAGS.items():
-            command.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
+            if flag in _SWITCHES:
+                command.add_argument(flag, dest=field, action="store_const", const="on", help=help_text)
+            else:
+                command.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
         _add_store_flags(command)
         command.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
     sweep.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list, e.g. cuda:0,cuda:1")
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
+    show = commands.add_parser("show", help="a stored run: config, accuracy per epoch, confusion matrix, misclassified digits")
+    show.add_argument("run", metavar="RUN", help="run id (or a unique part of it), or the run's folder")
+    show.add_argument("--epoch", type=int, help="the epoch to inspect (default: the last)")
+    show.add_argument("--digits", type=int, default=4, help="how many misclassified digits to draw (default 4)")
+    _add_store_flags(show)
     export = commands.add_parser("export", help="write the stored runs' results table as CSV")
     export.add_argument("path", metavar="PATH", help="the CSV file to write, or - for standard output")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return runs_command(args)
         if args.command == "export":
             return export_command(args)
+        if args.command == "show":
+            return show_command(args)
         return dashboard_command(args)
     except UsageError as bad:
         print(f"mnist-tui: error: {bad}", file=sys.stderr)
@@ -137,6 +149,58 @@ def runs_command(args: argparse.Namespace) -> int:
         status = f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]" + (f": {r.message}" if r.status in ("failed", "unreadable") else "")
         table.add_row(r.run_id, config, f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
     Console().print(table)
+    return EXIT_OK
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from rich.columns import Columns
+    from rich.console import Console
+
+    from core.data import DataError
+    from core.inspect import confusion_matrix, find_run, load_predictions, load_test_images, per_class_accuracy
+    from core.results import RunRecord
+    from core.store import RunStore, resolve_runs_dir
+    from core.summary import summarize
+    from tui.renderables import config_table, confusion_table, digit_card, epochs_table, summary_table
+
+    console = Console()
+    try:
+        stored = find_run(RunStore(resolve_runs_dir(args.runs_dir)), args.run)
+    except LookupError as missing:
+        print(f"mnist-tui: error: {missing}", file=sys.stderr)
+        return EXIT_FAILED
+    record = RunRecord.from_stored(stored)
+    if record.status == "unreadable":
+        print(f"mnist-tui: error: {stored.run_id} is unreadable: {record.message}", file=sys.stderr)
+        return EXIT_FAILED
+    console.print(config_table(record))
+    console.print(epochs_table(record))
+    rows, total = summarize(record.config.model)
+    console.print(summary_table(rows, total, record.config.model))
+    predictions = load_predictions(stored.path)
+    if not predictions:
+        console.print("[yellow]no stored predictions (the run ended before its first test pass, or predates them)[/]")
+        return EXIT_OK
+    epoch = args.epoch if args.epoch is not None else max(predictions)
+    if epoch not in predictions:
+        print(f"mnist-tui: error: --epoch: this run has predictions for epochs {', '.join(map(str, predictions))}", file=sys.stderr)
+        return EXIT_USAGE
+    chosen = predictions[epoch]
+    matrix = confusion_matrix(chosen)
+    console.print(confusion_table(matrix, per_class_accuracy(matrix), epoch))
+    wrong = chosen.wrong()
+    console.print(f"{len(wrong)} of {len(chosen.labels):,} test digits misclassified after epoch {epoch}")
+    if wrong and args.digits > 0:
+        try:
+            images = load_test_images(record.config.dataset, args.data_dir, len(chosen.labels))
+        except DataError as problem:
+            console.print(f"[yellow]digits not drawn: {problem}[/]")
+            return EXIT_OK
+        cards = [
+            digit_card(images[i].tolist(), int(chosen.labels[i]), int(chosen.predicted[i]), float(chosen.confidence[i]), i)
+            for i in wrong[: args.digits]
+        ]
+        console.print(Columns(cards, padding=(1, 2)))
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ class ResultsTable(DataTable):
         Binding("s", "sort_column", "Sort", tooltip="Sort by this column (again: reverse)"),
         Binding("space", "toggle_visible", "Hide", key_display="␣", tooltip="Show or hide this run in the charts"),
         Binding("r", "rerun", "Rerun", tooltip="Load this run's configuration into the form"),
+        Binding("i", "inspect", "Info", tooltip="Digits, confusion matrix, model and device of this run"),
         Binding("d", "delete", "Del", tooltip="Delete this run (asks first)"),
     ]
 
@@ -32,6 +33,12 @@ class ResultsTable(DataTable):
     @dataclass
     class RerunRequested(Message):
         """Load this run's configuration into the form."""
+
+        run_id: str
+
+    @dataclass
+    class InspectRequested(Message):
+        """Open the inspect screen for this run."""
 
         run_id: str
 
@@ -135,6 +142,10 @@ class ResultsTable(DataTable):
     def action_rerun(self) -> None:
         if run_id := self._cursor_run_id():
             self.post_message(self.RerunRequested(run_id))
+
+    def action_inspect(self) -> None:
+        if run_id := self._cursor_run_id():
+            self.post_message(self.InspectRequested(run_id))
 
     def action_delete(self) -> None:
         if run_id := self._cursor_run_id():

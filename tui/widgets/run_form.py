@@ -33,6 +33,7 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("log_every", "log every", None),
     ("name", "name", None),
     ("resume", "resume from", None),  # a checkpoint path, e.g. runs/<id>/checkpoint.pt
+    ("tensorboard", "tensorboard", ("off", "on")),
 ]
 class FormSelect(Select):
     """A Select that leaves up/down to form navigation; enter or space opens its list."""
@@ -44,6 +45,10 @@ class FormSelect(Select):
 
 
 LOADING = ("auto (loading torch…)", "loading")  # until devices are known; starts as auto
+
+
+def _choice_value(value) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else value
 
 
 def _text(value) -> str:
@@ -84,7 +89,7 @@ class RunForm(VerticalScroll):
                     yield FormSelect([LOADING], value=LOADING[1], allow_blank=False, compact=True, id=f"f-{field}")
                 elif choices:
                     options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
-                    yield FormSelect(options, value=getattr(defaults, field), allow_blank=False, compact=True, id=f"f-{field}")
+                    yield FormSelect(options, value=_choice_value(getattr(defaults, field)), allow_blank=False, compact=True, id=f"f-{field}")
                 else:
                     placeholder = {"train_size": "all", "test_size": "all", "resume": "checkpoint path"}.get(field, "")
                     yield Input(_text(getattr(defaults, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
@@ -120,7 +125,7 @@ class RunForm(VerticalScroll):
             if isinstance(widget, Input):
                 widget.value = _text(value)
             elif field != "device" or any(spec == value for _, spec in widget._options):
-                widget.value = value
+                widget.value = _choice_value(value)
         self._show_grid_size()
 
     def show_error(self, field: str, message: str | None) -> None:

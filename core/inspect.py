@@ -1,0 +1,95 @@
+"""What a run predicted, kept beside it: every test image's predicted label and confidence per
+epoch (30 KB an epoch), so digits, confusion matrices and per-class accuracy need no retraining."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from core.atomic import atomic_write
+
+PREDICTIONS_GLOB = "predictions-epoch-*.pt"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    epoch: int
+    labels: torch.Tensor  # uint8, the true classes of the test images, in the files' order
+    predicted: torch.Tensor  # uint8, the class the network chose
+    confidence: torch.Tensor  # float16, its softmax probability
+
+    @property
+    def accuracy(self) -> float:
+        return int((self.predicted == self.labels).sum()) / len(self.labels)  # as the trainer computes it
+
+    def wrong(self) -> list[int]:
+        return (self.predicted != self.labels).nonzero().flatten().tolist()
+
+
+def predictions_path(folder: Path, epoch: int) -> Path:
+    return Path(folder) / f"predictions-epoch-{epoch}.pt"
+
+
+def save_predictions(folder: Path, epoch: int, labels: torch.Tensor, logits_argmax: torch.Tensor, confidence: torch.Tensor) -> Path:
+    path = predictions_path(folder, epoch)
+    payload = {
+        "epoch": epoch,
+        "labels": labels.to("cpu", torch.uint8),
+        "predicted": logits_argmax.to("cpu", torch.uint8),
+        "confidence": confidence.to("cpu", torch.float16),
+    }
+    with atomic_write(path) as handle:
+        torch.save(payload, handle)
+    return path
+
+
+def load_predictions(folder: Path) -> dict[int, Predictions]:
+    """Every stored epoch's predictions; unreadable files are skipped (weights_only: no code runs)."""
+    found: dict[int, Predictions] = {}
+    for path in Path(folder).glob(PREDICTIONS_GLOB):
+        match = re.search(r"epoch-(\d+)\.pt$", path.name)
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+            epoch = int(match.group(1)) if match else int(data["epoch"])
+            found[epoch] = Predictions(epoch, data["labels"], data["predicted"], data["confidence"])
+        except Exception:
+            continue
+    return dict(sorted(found.items()))
+
+
+def confusion_matrix(predictions: Predictions, classes: int = 10) -> list[list[int]]:
+    """counts[true][predicted]."""
+    index = predictions.labels.long() * classes + predictions.predicted.long()
+    counts = torch.bincount(index, minlength=classes * classes).reshape(classes, classes)
+    return counts.tolist()
+
+
+def per_class_accuracy(matrix: list[list[int]]) -> list[float | None]:
+    return [row[i] / sum(row) if sum(row) else None for i, row in enumerate(matrix)]
+
+
+def load_test_images(dataset: str, data_dir, limit: int | None) -> torch.Tensor:
+    """The test images a run was evaluated on (uint8, N x 28 x 28, the files' order)."""
+    from core.data import load_split, resolve_data_dir
+
+    split = load_split(dataset, resolve_data_dir(data_dir), False, torch.device("cpu"), limit)
+    return split.images.squeeze(1).mul(255).round().to(torch.uint8)
+
+
+def find_run(store, name: str):
+    """A stored run by id, unique id prefix or folder path; raises LookupError saying what matched."""
+    from core.store import read_run
+
+    path = Path(name)
+    if path.is_dir() and (path / "config.json").exists():
+        return read_run(path)
+    ids = store.run_ids()
+    matches = [run_id for run_id in ids if run_id == name] or [run_id for run_id in ids if run_id.startswith(name) or name in run_id]
+    if len(matches) == 1:
+        return store.load(matches[0])
+    if not matches:
+        raise LookupError(f"no run matches {name!r} in {store.root} (mnist-tui runs lists them)")
+    raise LookupError(f"{name!r} matches {len(matches)} runs: {', '.join(matches[:5])}{' ...' if len(matches) > 5 else ''}")
