@@ -4,8 +4,9 @@ VENV ?= .venv
 # The torch pair this project is tested with; override for another CUDA build, e.g.
 # make run TORCH_SPEC="torch torchvision"
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-# Tests read the real MNIST from ../shared unless MNIST_TUI_DATA says otherwise.
-MNIST_TUI_DATA ?= $(abspath ../shared/datasets)
+# Use the MNIST copy in ../shared/datasets when there is one and MNIST_TUI_DATA is not set
+# (elsewhere the program falls back to ~/.cache/mnist-tui).
+MNIST_TUI_DATA ?= $(if $(wildcard ../shared/datasets/MNIST/raw),$(abspath ../shared/datasets),)
 export MNIST_TUI_DATA
 
 BIN := $(VENV)/bin
