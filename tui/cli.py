@@ -319,8 +319,6 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
-    import threading as _threading
-
     from rich.console import Console
     from rich.table import Table
 
@@ -332,7 +330,7 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
     stopper = Stopper()
     store = RunStore(resolve_runs_dir(args.runs_dir))
     records: dict[str, RunRecord] = {}
-    lock = _threading.Lock()
+    lock = threading.Lock()
     ended: list[str] = []
     total = len(configs)
     where = ", ".join(devices)
@@ -367,5 +365,4 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
         best = best_run(list(records.values()))
         if best is not None:
             _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")
-    ended += ["run_stopped"] * (total - len(ended)) if stopper.received else []
     return stopper.exit_code(ended)
