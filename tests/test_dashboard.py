@@ -223,3 +223,18 @@ def test_importing_the_app_does_not_import_torch():
     code = "import sys, tui.app, tui.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+async def test_every_binding_is_in_the_command_palette(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for key in ("(n)", "(x)", "(c)", "(e)", "(g)", "(p)", "(m)", "(l)", "(q)", "(s)", "(␣)", "(r)", "(i)", "(d)"):
+            assert any(title.endswith(key) for title in titles), key
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"export the results")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "ExportDialog"

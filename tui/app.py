@@ -8,12 +8,13 @@ imports torch at module level: the first frame appears while torch loads in the 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, RichLog, Static
@@ -405,6 +406,18 @@ class MnistTui(App):
 
         where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
         self.push_screen(ConfirmDialog(f"Delete the run {record.label}{where}?", yes="Delete"), answer)
+
+    def get_system_commands(self, screen):
+        """Every key binding is also a command in the palette (ctrl+p), with its key in the title."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.screen_stack[0]:
+            return
+        table = self.query_one("#table", ResultsTable)
+        for owner, bindings in ((self, self.BINDINGS), (table, ResultsTable.BINDINGS)):
+            for binding in bindings:
+                if binding.tooltip:
+                    key = binding.key_display or binding.key
+                    yield SystemCommand(f"{binding.description}: {binding.tooltip} ({key})", binding.tooltip, partial(self.run_action, binding.action, owner))
 
     def check_action(self, action: str, parameters) -> bool | None:
         """Keep the footer short at 80 columns: only actions that can do something now."""
