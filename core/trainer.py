@@ -24,6 +24,7 @@ from core.devices import device_name, resolve_device
 from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
+from core.stop import StopRequest
 
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
 
@@ -148,6 +149,9 @@ class TrainingRun:
         self.start_accuracy, _ = evaluate(self.model, self.test_split)
         self.last_accuracy = self.start_accuracy
 
+    def _stop_reason(self) -> str:
+        return getattr(self.cancel, "reason", StopRequest.reason)
+
     def _save(self) -> str | None:
         if self.checkpoint_path is None:
             return None
@@ -187,7 +191,7 @@ class TrainingRun:
             epoch_t0 = time.perf_counter()
             train_loss = yield from self.train(epoch)
             if train_loss is None:  # cancelled mid-epoch
-                yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), self._save())
+                yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), self._save(), self._stop_reason())
                 return
             self.epoch = epoch
             self.last_accuracy, test_loss, predicted, confidence = predict(self.model, self.test_split)
@@ -206,7 +210,7 @@ class TrainingRun:
                 elapsed=round(self.elapsed(), 3),
             )
             if self.cancel.is_set():
-                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), self._save())
+                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), self._save(), self._stop_reason())
                 return
         yield RunFinished(self.run_id, self.last_accuracy, best, round(self.elapsed(), 3), self._save())
 

@@ -82,4 +82,5 @@ def test_signals_stop_after_the_current_batch_and_save(runs_dir, signum, code):
     (run,) = list(runs_dir.iterdir())
     last = json.loads((run / "events.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "run_stopped" and last["checkpoint"]
+    assert last["reason"] == f"{signal.Signals(signum).name} received"
     assert load_checkpoint(last["checkpoint"])["format"] == "mnist-tui-checkpoint"

@@ -124,3 +124,4 @@ def test_sighup_to_the_dashboard_in_a_real_terminal_keeps_the_run_as_stopped(run
     (log,) = runs_dir.glob("*/events.jsonl")
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["event"] == "run_stopped" and (log.parent / "checkpoint.pt").exists()
+    assert last["reason"] == "SIGHUP received"

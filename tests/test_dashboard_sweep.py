@@ -14,7 +14,7 @@ async def test_the_form_queues_a_sweep_and_the_status_counts_it(runs_dir, tmp_pa
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
-        fill(app, **{**FAST, "epochs": "1", "train_size": "1280", "lr": "0.05, 0.01", "batch_size": "32,64"})
+        fill(app, **{**FAST, "epochs": "1", "train_size": "6400", "lr": "0.05, 0.01", "batch_size": "32,64"})  # long enough to watch
         await pilot.pause()
         assert "sweep: 4 runs" in str(app.query_one("#grid-size", Static).render())
         fill(app, lr="0.05, x")

@@ -135,7 +135,8 @@ class MnistTui(App):
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(signum, lambda: self.call_later(self.action_quit))
+            reason = f"{signal.Signals(signum).name} received"
+            loop.add_signal_handler(signum, lambda reason=reason: self.call_later(self.action_quit, reason))
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -500,11 +501,11 @@ class MnistTui(App):
 
         self.push_screen(ExportDialog(write, default_export_name()), done)
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, reason: str = "the dashboard was closed") -> None:
         """Stop the run after its current batch (recorded as stopped), then leave."""
         self._quitting = True
         self.queue.clear()
-        if self.queue.stop_running():
+        if self.queue.stop_running(reason):
             self.notify("stopping the run after the current batch…")
             await self.workers.wait_for_complete()
         self.exit()

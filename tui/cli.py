@@ -16,6 +16,7 @@ from typing import Sequence
 
 from core.config import FIELD_NAMES, ConfigError, RunConfig, parse_config
 from core.events import format_line
+from core.stop import StopRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -241,7 +242,7 @@ class Stopper:
     """SIGINT, SIGTERM and SIGHUP set `cancel` (stop after the current batch); a second Ctrl+C aborts."""
 
     def __init__(self) -> None:
-        self.cancel = threading.Event()
+        self.cancel = StopRequest()
         self.received: list[int] = []
         for name in ("SIGINT", "SIGTERM", "SIGHUP"):
             if hasattr(signal, name):
@@ -251,7 +252,7 @@ class Stopper:
         if self.received:
             raise KeyboardInterrupt
         self.received.append(signum)
-        self.cancel.set()
+        self.cancel.stop(f"{signal.Signals(signum).name} received")
         print(f"\n{signal.Signals(signum).name}: stopping after the current batch (Ctrl+C again to abort)", file=sys.stderr, flush=True)
 
     def exit_code(self, ended: list[str]) -> int:

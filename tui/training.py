@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from textual.message import Message
 from core.config import RunConfig
 from core.events import Event
 from core.results import RunRecord
+from core.stop import StopRequest
 
 
 @dataclass
@@ -48,7 +48,7 @@ class RunQueue:
     """Waiting jobs in order; each slot trains one job at a time (several slots: in parallel)."""
 
     waiting: deque[Job] = field(default_factory=deque)
-    running: dict[str, tuple[str, threading.Event]] = field(default_factory=dict)  # run_id -> (slot, cancel)
+    running: dict[str, tuple[str, StopRequest]] = field(default_factory=dict)  # run_id -> (slot, cancel)
     started: int = 0  # runs started this session, for "#3"
 
     @property
@@ -58,7 +58,7 @@ class RunQueue:
     def add(self, job: Job) -> None:
         self.waiting.append(job)
 
-    def next_jobs(self) -> list[tuple[Job, str, threading.Event]]:
+    def next_jobs(self) -> list[tuple[Job, str, StopRequest]]:
         """Start every waiting job that has a free slot, in queue order."""
         busy = {slot for slot, _ in self.running.values()}
         started = []
@@ -68,7 +68,7 @@ class RunQueue:
                 continue
             self.waiting.remove(job)
             busy.add(slot)
-            cancel = threading.Event()
+            cancel = StopRequest()
             self.running[job.run_id] = (slot, cancel)
             self.started += 1
             started.append((job, slot, cancel))
@@ -77,9 +77,9 @@ class RunQueue:
     def finish(self, run_id: str) -> None:
         self.running.pop(run_id, None)
 
-    def stop_running(self) -> int:
+    def stop_running(self, reason: str = StopRequest.reason) -> int:
         for _, cancel in self.running.values():
-            cancel.set()
+            cancel.stop(reason)
         return len(self.running)
 
     def remove(self, run_id: str) -> None:
