@@ -67,7 +67,7 @@ class MnistTui(App):
         Binding("n", "toggle_form", "New", tooltip="Open the run form"),
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
         Binding("x", "stop", "Stop", tooltip="Stop the current run after its batch"),
-        Binding("c", "clear_queue", "Clear queue", tooltip="Drop the queued runs"),
+        Binding("c", "clear_queue", "Clear", tooltip="Drop the queued runs"),
         Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run"),
