@@ -51,6 +51,8 @@ def test_form_with_an_invalid_field_at_80x24(snap_compare, seeded):
     async def run_before(pilot):
         await settled(pilot, 7)
         await pilot.press("n", "ctrl+a", "ctrl+k", "0")
+        for field in pilot.app.query("Input"):
+            field.cursor_blink = False  # a blinking cursor would make the picture depend on timing
         await pilot.pause(0.3)
 
     assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
@@ -64,6 +66,7 @@ def test_export_dialog_at_80x24(snap_compare, seeded):
         await pilot.press("e")
         await pilot.pause()
         pilot.app.screen.query_one("#export-path").value = "results/lr-sweep.csv"
+        pilot.app.screen.query_one("#export-path").cursor_blink = False
         await pilot.pause(0.3)
 
     assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
