@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -47,4 +46,3 @@ def wait_politely(thread: threading.Thread, poll_s: float = 0.2) -> None:
     """Join a thread in short steps so the main thread still receives signals (Ctrl+C, SIGHUP)."""
     while thread.is_alive():
         thread.join(poll_s)
-        time.sleep(0)
