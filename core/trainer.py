@@ -27,6 +27,7 @@ from core.schedules import lr_at
 from core.stop import StopRequest
 
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
+_INIT_LOCK = threading.Lock()
 
 
 class NonFiniteLoss(RuntimeError):
@@ -121,7 +122,9 @@ class TrainingRun:
         self.test_split = load_split(config.dataset, self.data_dir, False, self.device, config.test_size)
         if config.batch_size > len(self.train_split):
             raise ConfigError("batch_size", f"is larger than the training set ({len(self.train_split):,} images)")
-        with torch.random.fork_rng(devices=[]):  # seed the weights without touching other threads' RNG
+        # Seed the weights without disturbing the global RNG; the lock keeps parallel runs
+        # (a sweep on several devices) from seeding each other's initialisation.
+        with _INIT_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.model = build_model(config.model)
         self.model.to(self.device).train()
