@@ -29,6 +29,10 @@ async def settled(pilot, expected_runs: int) -> None:
     await pilot.pause(0.7)  # one chart redraw tick (0.5 s) and its paint
 
 
+async def all_runs_loaded(pilot) -> None:
+    await settled(pilot, 7)
+
+
 @pytest.fixture
 def seeded(tmp_path):
     runs = tmp_path / "runs"
@@ -38,11 +42,7 @@ def seeded(tmp_path):
 
 def test_monitoring_screen_at_80x24(snap_compare, seeded):
     """The monitoring screen: loss chart with epoch boundaries, accuracy chart, 7 runs in the table, status and footer."""
-
-    async def run_before(pilot):
-        await settled(pilot, 7)
-
-    assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(seeded, terminal_size=(80, 24), run_before=all_runs_loaded)
 
 
 def test_form_with_an_invalid_field_at_80x24(snap_compare, seeded):
@@ -74,17 +74,9 @@ def test_export_dialog_at_80x24(snap_compare, seeded):
 
 def test_too_small_terminal(snap_compare, seeded):
     """Below 60x20: a clear message instead of a broken layout."""
-
-    async def run_before(pilot):
-        await settled(pilot, 7)
-
-    assert snap_compare(seeded, terminal_size=(50, 15), run_before=run_before)
+    assert snap_compare(seeded, terminal_size=(50, 15), run_before=all_runs_loaded)
 
 
 def test_wide_terminal_shows_the_form_beside_the_charts(snap_compare, seeded):
     """At 140x40 the form stays open beside the charts, and the table shows every column."""
-
-    async def run_before(pilot):
-        await settled(pilot, 7)
-
-    assert snap_compare(seeded, terminal_size=(140, 40), run_before=run_before)
+    assert snap_compare(seeded, terminal_size=(140, 40), run_before=all_runs_loaded)
