@@ -30,7 +30,7 @@ class RunStarted(Event):
     train_size: int  # training images used
     test_size: int  # test images used
     batches_per_epoch: int
-    started_at: float  # unix time
+    started_at: float  # unix time at elapsed 0: an event happened at started_at + its elapsed
     start_epoch: int = 0  # epochs already trained by the checkpoint this run resumed from
     start_accuracy: float | None = None  # the resumed weights' test accuracy, measured before training
 
@@ -56,6 +56,22 @@ class EpochEnded(Event):
     train_loss: float  # mean training loss over the epoch
     seconds: float  # this epoch's wall time, test pass included
     elapsed: float  # seconds since the run started
+
+
+@dataclass(frozen=True)
+class DeviceSampled(Event):
+    """The device as the runner sees it, a few times a minute (the dashboard never queries it)."""
+
+    kind: ClassVar[str] = "device_sampled"
+    device: str  # "cuda:0", "cpu"
+    name: str  # "NVIDIA H100 80GB HBM3", "cpu"
+    memory_used: int | None  # bytes in use on the device (a GPU: by every process; the CPU: the machine)
+    memory_total: int | None  # bytes the device has
+    process_memory: int | None  # bytes this run holds (a GPU: allocated by torch; the CPU: resident set)
+    utilization: float | None = None  # percent busy (a GPU, with nvidia-ml-py)
+    temperature: float | None = None  # degrees Celsius (a GPU, with nvidia-ml-py)
+    power: float | None = None  # watts (a GPU, with nvidia-ml-py)
+    elapsed: float = 0.0  # seconds since the run started
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ class RunFailed(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, BatchLogged, EpochEnded, RunFinished, RunStopped, RunFailed)
+    cls.kind: cls for cls in (RunStarted, BatchLogged, EpochEnded, DeviceSampled, RunFinished, RunStopped, RunFailed)
 }
 END_KINDS = ("run_finished", "run_stopped", "run_failed")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.config import RunConfig
-from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.events import BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 
 # queued and running are live states; the rest are final. "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
@@ -33,6 +33,7 @@ class RunRecord:
     checkpoint: str | None = None
     started_at: float | None = None
     log_offset: int = 0  # bytes of the stored event log already folded in (for live watching)
+    device_stats: DeviceSampled | None = None  # the runner's latest report on its device
 
     @property
     def label(self) -> str:
@@ -70,6 +71,8 @@ class RunRecord:
         elif isinstance(event, EpochEnded):
             self.accuracies[event.epoch] = event.accuracy
             self.seconds = event.elapsed
+        elif isinstance(event, DeviceSampled):
+            self.device_stats = event
         elif isinstance(event, RunFinished):
             self.status, self.seconds, self.checkpoint = "done", event.seconds, event.checkpoint
         elif isinstance(event, RunStopped):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from core.config import RunConfig
 from core.events import Event, RunFailed
@@ -19,8 +19,12 @@ def recorded_run(
     store: RunStore | None,
     cancel: threading.Event | None = None,
     data_dir: str | Path | None = None,
+    on_folder: Callable[[Path], None] | None = None,
 ) -> Iterator[Event]:
-    """Yield the run's events, each written to its event log first (so a kill loses nothing shown)."""
+    """Yield the run's events, each written to its event log first (so a kill loses nothing shown).
+
+    `on_folder(folder)` is called once the run's folder exists, before training starts.
+    """
     if store is None:
         yield from run_events(config, run_id, cancel=cancel, data_dir=data_dir)
         return
@@ -30,6 +34,8 @@ def recorded_run(
         yield RunFailed(run_id, "StoreError", str(problem))
         return
     try:
+        if on_folder is not None:
+            on_folder(writer.folder)
         events = run_events(config, run_id, cancel=cancel, data_dir=data_dir, checkpoint_path=writer.checkpoint_path, run_dir=writer.folder)
         for event in events:
             try:

@@ -3,6 +3,8 @@
     runs/20261127-181502-0423f-cnn-lr0.01-bs64/
         config.json      the RunConfig, written atomically before training starts
         events.jsonl     one JSON event per line, flushed as it is written
+        runner.json      who writes it: {"pid", "host", "start_time"} (see core.control)
+        runner.log       a runner process's stderr (a crash trace ends up here)
         checkpoint.pt    the latest weights (written atomically by core.checkpoint)
 
 Ids sort by start time and carry the run's name. Reading is forgiving: a torn last line
@@ -19,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,8 @@ RUNS_ENV = "MNIST_TUI_RUNS"
 CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+RUNNER_FILE = "runner.json"
+RUNNER_LOG = "runner.log"
 
 
 class StoreError(RuntimeError):
@@ -82,6 +87,9 @@ class RunWriter:
         self.folder = folder
         self._file = open(folder / EVENTS_FILE, "a", encoding="utf-8")
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Who holds the lock: lets `x` in a dashboard signal this process, and only this one.
+        with atomic_write(folder / RUNNER_FILE, "w", encoding="utf-8") as handle:
+            json.dump(this_process(), handle)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -95,6 +103,20 @@ class RunWriter:
 
     def close(self) -> None:
         self._file.close()  # closing releases the lock
+
+
+def process_start_time(pid: int) -> int | None:
+    """When a process started (clock ticks since boot, Linux), to tell it from a later one with its id."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def this_process() -> dict:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "start_time": process_start_time(pid)}
 
 
 def is_live(folder: Path) -> bool:

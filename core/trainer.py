@@ -21,12 +21,14 @@ from core.inspect import save_predictions
 from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
 from core.devices import device_name, resolve_device
-from core.events import BatchLogged, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.device_stats import sample as sample_device
+from core.events import BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
 from core.stop import StopRequest
 
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
+DEVICE_SAMPLE_S = 20.0  # the device panel's facts: a few times a minute, at the next log window
 _INIT_LOCK = threading.Lock()
 
 
@@ -85,6 +87,8 @@ class TrainingRun:
         self.run_dir = Path(run_dir) if run_dir else None  # predictions and TensorBoard files go here
         self.tensorboard = None
         self._t0 = time.perf_counter()
+        self._t0_wall = time.time()  # RunStarted.started_at: an event's wall time is this + its elapsed
+        self._sampled_at = float("-inf")
         self.epoch = 0  # epochs completed, resumed ones included
         self.start_epoch = 0  # epochs the resumed checkpoint had trained
         self.last_accuracy: float | None = None
@@ -185,10 +189,11 @@ class TrainingRun:
             train_size=len(self.train_split),
             test_size=len(self.test_split),
             batches_per_epoch=per_epoch,
-            started_at=time.time(),
+            started_at=self._t0_wall,
             start_epoch=self.epoch,
             start_accuracy=self.start_accuracy,
         )
+        yield self._device_sample()
         best = self.start_accuracy or 0.0
         for epoch in range(self.epoch + 1, self.epoch + config.epochs + 1):
             epoch_t0 = time.perf_counter()
@@ -267,9 +272,15 @@ class TrainingRun:
                 window_loss.zero_()
                 window_batches = window_samples = 0
                 window_t0 = now
+                if now - self._sampled_at >= DEVICE_SAMPLE_S:
+                    yield self._device_sample()
         mean_epoch = epoch_loss.item() / self._last_batch
         self._check_finite(mean_epoch, epoch, self._last_batch)
         return mean_epoch
+
+    def _device_sample(self) -> DeviceSampled:
+        self._sampled_at = time.perf_counter()
+        return DeviceSampled(self.run_id, **sample_device(self.device), elapsed=round(self.elapsed(), 3))
 
     def _check_finite(self, value: float, epoch: int, batch: int) -> None:
         if value != value or value in (float("inf"), float("-inf")):

@@ -1,0 +1,75 @@
+"""Asking a live run to stop, from another process (the dashboard's `x`).
+
+The request is a file, `stop-request.json` in the run folder, saying who asks and why, and
+then SIGUSR1 to the process named in `runner.json`. The signal goes only to a process that
+still holds the run's lock and started when the run's writer started, never to a process that
+reused the id; the runner reads the reason, stops after its current batch and records it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from pathlib import Path
+
+from core.atomic import atomic_write
+from core.store import RUNNER_FILE, is_live, process_start_time
+
+STOP_REQUEST_FILE = "stop-request.json"
+STOP_SIGNAL = signal.SIGUSR1
+
+
+class ControlError(RuntimeError):
+    """The run cannot be signalled from here; the message says why."""
+
+
+def runner_of(folder: Path) -> dict:
+    """The run's writer as recorded in runner.json: pid, host, start time; checked."""
+    try:
+        info = json.loads((folder / RUNNER_FILE).read_text(encoding="utf-8"))
+        pid, host = info["pid"], info["host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ControlError(f"{folder.name} does not say which process trains it (no readable {RUNNER_FILE})") from None
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or not isinstance(host, str):
+        raise ControlError(f"{folder.name}: {RUNNER_FILE} is malformed")
+    return info
+
+
+def request_stop(folder: Path, reason: str, *, pid: int | None = None) -> int:
+    """Ask the process training the run in `folder` to stop after its batch; returns its pid.
+
+    `pid` is for a runner this process started itself and has not reaped (so its id cannot
+    have been reused), which may not have written its folder yet.
+    """
+    if pid is None:
+        info = runner_of(folder)
+        if info["host"] != socket.gethostname():
+            raise ControlError(f"{folder.name} trains on {info['host']}; stop it there")
+        if not is_live(folder):
+            raise ControlError(f"{folder.name} is not training any more")
+        if info.get("start_time") is not None and process_start_time(info["pid"]) != info["start_time"]:
+            raise ControlError(f"{folder.name}: its process {info['pid']} is gone")
+        pid = info["pid"]
+    if folder.is_dir():
+        with atomic_write(folder / STOP_REQUEST_FILE, "w", encoding="utf-8") as handle:
+            json.dump({"reason": reason, "by_pid": os.getpid(), "by_host": socket.gethostname()}, handle)
+    try:
+        os.kill(pid, STOP_SIGNAL)
+    except ProcessLookupError:
+        raise ControlError(f"{folder.name}: its process {pid} is gone") from None
+    except PermissionError:
+        raise ControlError(f"{folder.name} is trained by another user's process ({pid})") from None
+    return pid
+
+
+def read_stop_reason(folder: Path | None, default: str = "stopped by the user") -> str:
+    """The reason a stop request gives (the runner reads it when SIGUSR1 arrives)."""
+    if folder is None:
+        return default
+    try:
+        reason = json.loads((folder / STOP_REQUEST_FILE).read_text(encoding="utf-8"))["reason"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    return reason[:200] if isinstance(reason, str) and reason else default

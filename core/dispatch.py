@@ -1,0 +1,94 @@
+"""The dashboard's runs, minus the screen: the queue, and the runner processes that train them.
+
+The app asks for runs (`submit`), starts what has a free device slot (`start_ready`), and
+hears from the run store (core.follow) when one ends (`finish`). Stopping goes through
+core.control, so `x` works the same on a run of this dashboard and on a headless one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from core.config import RunConfig
+from core.control import ControlError, request_stop
+from core.launcher import Launcher, Runner
+from core.run_queue import Job, RunQueue, slot_device
+from core.store import RunStore, new_run_id
+
+
+class Dispatcher:
+    def __init__(self, store: RunStore, data_dir: str | os.PathLike | None = None, python: str = sys.executable, warm: bool = True) -> None:
+        self.store = store
+        self.queue = RunQueue()
+        self.launcher = Launcher(store.root, data_dir, python, warm)
+        self.own: set[str] = set()  # runs this dashboard started (or queued)
+
+    def submit(self, configs: list[RunConfig], devices: list[str] | None = None) -> list[tuple[str, RunConfig]]:
+        """Queue runs; with several devices, one trains on each at a time (a device may repeat)."""
+        slots = tuple(f"{device}#{i}" for i, device in enumerate(devices)) if devices and len(devices) > 1 else None
+        queued = []
+        for config in configs:
+            run_id = new_run_id(config)
+            self.own.add(run_id)
+            self.queue.add(Job(run_id, config, slots) if slots else Job(run_id, config))
+            queued.append((run_id, config))
+        return queued
+
+    def start_ready(self) -> list[tuple[str, RunConfig]]:
+        """Hand every job with a free slot to a runner; returns them with the device they got."""
+        started = []
+        for job, slot in self.queue.next_jobs():
+            config = job.config.with_values(device=slot_device(slot, job.config))
+            self.launcher.launch([(job.run_id, config)])
+            started.append((job.run_id, config))
+        return started
+
+    def finish(self, run_id: str) -> bool:
+        """A run ended; True if it held a slot here (something else may start now)."""
+        held = run_id in self.queue.running
+        self.queue.finish(run_id)
+        return held
+
+    def runners(self) -> dict[str, Runner]:
+        return dict(self.launcher.by_run)
+
+    def stop(self, run_id: str, reason: str) -> None:
+        """Ask a live run (this dashboard's or another process's) to stop after its batch; ControlError says why not."""
+        runner = self.launcher.by_run.get(run_id)
+        if runner is not None:
+            if runner.exit_code() is not None:
+                raise ControlError(f"{run_id} is not training any more")
+            request_stop(self.store.root / run_id, reason, pid=runner.pid)
+        else:
+            request_stop(self.store.root / run_id, reason)
+
+    def stop_own(self, reason: str) -> int:
+        stopped = 0
+        for run_id in list(self.queue.running):
+            try:
+                self.stop(run_id, reason)
+                stopped += 1
+            except ControlError:
+                pass
+        return stopped
+
+    def hand_over(self) -> int:
+        """On quit: the waiting runs go to detached runners (one per slot), after the run each slot trains now."""
+        handed = 0
+        for slot, after, jobs in self.queue.hand_over():
+            self.launcher.launch(
+                [(job.run_id, job.config.with_values(device=slot_device(slot, job.config))) for job in jobs],
+                after=after,
+                warm_next=False,
+            )
+            handed += len(jobs)
+        return handed
+
+    def close(self) -> None:
+        self.launcher.close()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.store.root

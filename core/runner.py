@@ -1,0 +1,223 @@
+"""The runner: a process of its own that trains runs and records them in the run store.
+
+The dashboard never trains. It starts `python -m core.runner`, which imports torch, says it is
+ready on stdout (one JSON line, with the devices it sees) and then waits for its job as one
+JSON line on stdin:
+
+    {"runs_dir": "/abs/runs", "data_dir": null,
+     "jobs": [{"run_id": "...", "config": {RunConfig fields}}, ...],  # trained one after another
+     "after": ["run id", ...]}                                       # first wait until these end
+
+End of file on stdin before a job means the dashboard that kept it warm has gone: it exits.
+Each run's events go to its folder (the store is the one bus between runner and dashboard);
+with --print-events they are also printed on stdout as JSON lines (the headless parallel
+sweep reads them). Once a run's folder exists, stderr goes to its `runner.log`.
+
+In here, as in `mnist-tui train` (which calls `run_job` too), the trainer works in a thread and
+the main thread handles signals: SIGINT, SIGTERM and SIGHUP stop after the current batch and
+train nothing more; SIGUSR1 (core.control, the dashboard's `x`) stops only the current run,
+for the reason its stop request gives. The dashboard starts runners in a session of their own,
+so a dropped SSH connection never reaches them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from core.config import ConfigError, RunConfig
+from core.control import STOP_SIGNAL, read_stop_reason
+from core.events import END_KINDS, Event
+from core.stop import StopRequest
+from core.store import RUNNER_LOG, RunStore, is_live
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")  # a folder name, never a path
+
+
+class JobError(ValueError):
+    """The job line is not one this runner can train."""
+
+
+class StopSignals:
+    """Signal handlers of a process that trains; `current` is the cancel event of the run training now."""
+
+    def __init__(self, announce: Callable[[str], None] | None = None) -> None:
+        self.current = StopRequest()
+        self.received: list[int] = []  # SIGINT/SIGTERM/SIGHUP: the process is asked to end
+        self.folder: Path | None = None  # the run training now, where a stop request is read
+        self.busy = False  # False while a runner waits for its job: a terminating signal ends it at once
+        self.announce = announce
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signal.signal(getattr(signal, name), self._on_terminate)
+        signal.signal(STOP_SIGNAL, self._on_stop_request)
+
+    def next_run(self) -> StopRequest:
+        """A fresh cancel event for the next run (a terminating signal carries over)."""
+        self.folder = None
+        self.current = StopRequest()
+        if self.received:
+            self.current.stop(f"{signal.Signals(self.received[0]).name} received")
+        return self.current
+
+    def _on_terminate(self, signum, _frame) -> None:
+        if not self.busy:
+            raise SystemExit(128 + signum)
+        if self.received:  # a second Ctrl+C: give up waiting for the batch
+            raise KeyboardInterrupt
+        self.received.append(signum)
+        name = signal.Signals(signum).name
+        self.current.stop(f"{name} received")
+        if self.announce:
+            self.announce(f"\n{name}: stopping after the current batch (Ctrl+C again to abort)")
+
+    def _on_stop_request(self, _signum, _frame) -> None:
+        self.current.stop(read_stop_reason(self.folder))
+
+
+def run_job(
+    store: RunStore,
+    run_id: str,
+    config: RunConfig,
+    signals: StopSignals,
+    *,
+    data_dir: str | Path | None = None,
+    emit: Callable[[Event], None] | None = None,
+    on_folder: Callable[[Path], None] | None = None,
+) -> str | None:
+    """Train and record one run in a worker thread while this (main) thread keeps handling signals.
+
+    Returns the kind of the run's last event (run_finished, run_stopped, run_failed), or None.
+    """
+    from core.session import recorded_run, wait_politely  # torch: imported by the caller already, or now
+    from core.trainer import start_in_thread
+
+    cancel = signals.current
+    ended: list[str] = []
+
+    def opened(folder: Path) -> None:
+        signals.folder = folder
+        if on_folder is not None:
+            on_folder(folder)
+
+    def handle(event: Event) -> None:
+        if event.kind in END_KINDS:
+            ended.append(event.kind)
+        if emit is not None:
+            emit(event)
+
+    events = recorded_run(config, run_id, store=store, cancel=cancel, data_dir=data_dir, on_folder=opened)
+    signals.busy = True
+    try:
+        wait_politely(start_in_thread(events, handle))
+    finally:
+        signals.busy = False
+    return ended[-1] if ended else None
+
+
+def parse_job(line: str) -> dict:
+    """The job line, checked: every field of the right type, every config valid."""
+    try:
+        job = json.loads(line)
+    except ValueError as bad:
+        raise JobError(f"the job is not JSON: {bad}") from None
+    if not isinstance(job, dict) or not isinstance(job.get("runs_dir"), str) or not isinstance(job.get("jobs"), list):
+        raise JobError("the job needs runs_dir (text) and jobs (a list)")
+    if job.get("data_dir") is not None and not isinstance(job["data_dir"], str):
+        raise JobError("data_dir must be text or null")
+    after = job.get("after", [])
+    if not isinstance(after, list) or not all(isinstance(r, str) and RUN_ID.fullmatch(r) for r in after):
+        raise JobError("after must be a list of run ids")
+    runs = []
+    for entry in job["jobs"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("run_id"), str) or not RUN_ID.fullmatch(entry["run_id"]):
+            raise JobError(f"a job has no valid run_id: {str(entry)[:120]}")
+        try:
+            config = RunConfig.from_dict(entry.get("config"))
+        except (ConfigError, TypeError, ValueError, AttributeError) as bad:
+            raise JobError(f"{entry['run_id']}: bad config: {bad}") from None
+        runs.append((entry["run_id"], config))
+    return {"runs_dir": job["runs_dir"], "data_dir": job.get("data_dir"), "jobs": runs, "after": after}
+
+
+def _say(message: dict) -> None:
+    """A line on stdout; a reader that has gone (the dashboard quit meanwhile) is not an error."""
+    try:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
+def _log_into(folder: Path, warm_log: Path | None) -> None:
+    """From now on stderr goes to the run's runner.log (with what the warm log held so far)."""
+    log = folder / RUNNER_LOG
+    if warm_log is not None and warm_log.is_file():
+        try:
+            shutil.copyfile(warm_log, log)
+            warm_log.unlink()
+        except OSError:
+            pass
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.runner", description="Train the runs of one job read from stdin.")
+    parser.add_argument("--print-events", action="store_true", help="also print every event as a JSON line on stdout")
+    parser.add_argument("--log", type=Path, help="the file stderr goes to until the first run's folder exists")
+    args = parser.parse_args(argv)
+    signals = StopSignals()  # before the slow imports: a stop request must never kill it mid-import
+    try:
+        import core.session  # noqa: F401 (torch, torchvision, the trainer: the seconds a warm runner saves)
+        from core.devices import available_devices
+
+        devices = [[d.label, d.spec] for d in available_devices()]
+    except Exception as problem:
+        import traceback
+
+        traceback.print_exc()
+        _say({"ready": False, "error": f"{type(problem).__name__}: {problem}"})
+        return 1
+    _say({"ready": True, "pid": os.getpid(), "devices": devices})
+    if not args.print_events:  # nobody reads stdout after this; a closed pipe must not hurt
+        _stdout_to_devnull()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # the dashboard went away before it needed this runner
+    try:
+        job = parse_job(line)
+    except JobError as bad:
+        print(f"mnist-tui runner: {bad}", file=sys.stderr)
+        return 2
+    store = RunStore(job["runs_dir"])
+    while any(is_live(store.root / run_id) for run_id in job["after"]):
+        time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
+    emit = (lambda event: _say(event.to_dict())) if args.print_events else None
+    warm_log = args.log
+    for run_id, config in job["jobs"]:
+        if signals.received:
+            break
+        run_job(store, run_id, config, signals, data_dir=job["data_dir"], emit=emit, on_folder=lambda f: _log_into(f, warm_log))
+        warm_log = None
+        signals.next_run()
+    return 128 + signals.received[0] if signals.received else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
