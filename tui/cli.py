@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from typing import Sequence
 
 from core.config import FIELD_NAMES, ConfigError, RunConfig, parse_config
 from core.events import format_line
-from core.stop import StopRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -99,18 +97,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = {
+        "train": train_command,
+        "sweep": sweep_command,
+        "runs": runs_command,
+        "export": export_command,
+        "show": show_command,
+        None: dashboard_command,
+    }
     try:
-        if args.command == "train":
-            return train_command(args)
-        if args.command == "sweep":
-            return sweep_command(args)
-        if args.command == "runs":
-            return runs_command(args)
-        if args.command == "export":
-            return export_command(args)
-        if args.command == "show":
-            return show_command(args)
-        return dashboard_command(args)
+        return commands[args.command](args)
     except UsageError as bad:
         print(f"mnist-tui: error: {bad}", file=sys.stderr)
         return EXIT_USAGE
@@ -227,8 +223,9 @@ def export_command(args: argparse.Namespace) -> int:
 def dashboard_command(args: argparse.Namespace) -> int:
     from tui.app import create_app
 
-    create_app(runs_dir=args.runs_dir, data_dir=args.data_dir, handle_signals=True).run()
-    return EXIT_OK
+    app = create_app(runs_dir=args.runs_dir, data_dir=args.data_dir, handle_signals=True)
+    app.run()
+    return app.return_code or EXIT_OK
 
 
 def _print(line: str) -> None:
@@ -238,29 +235,19 @@ def _print(line: str) -> None:
         pass
 
 
-class Stopper:
-    """SIGINT, SIGTERM and SIGHUP set `cancel` (stop after the current batch); a second Ctrl+C aborts."""
+def _stop_signals():
+    """SIGINT, SIGTERM and SIGHUP stop after the current batch (a second Ctrl+C aborts); SIGUSR1 is `x` in a dashboard."""
+    from core.runner import StopSignals
 
-    def __init__(self) -> None:
-        self.cancel = StopRequest()
-        self.received: list[int] = []
-        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), self._on_signal)
+    return StopSignals(announce=lambda text: print(text, file=sys.stderr, flush=True))
 
-    def _on_signal(self, signum, _frame) -> None:
-        if self.received:
-            raise KeyboardInterrupt
-        self.received.append(signum)
-        self.cancel.stop(f"{signal.Signals(signum).name} received")
-        print(f"\n{signal.Signals(signum).name}: stopping after the current batch (Ctrl+C again to abort)", file=sys.stderr, flush=True)
 
-    def exit_code(self, ended: list[str]) -> int:
-        if self.received:
-            return 128 + self.received[0]
-        if ended and all(kind == "run_finished" for kind in ended):
-            return EXIT_OK
-        return EXIT_FAILED if "run_failed" in ended or not ended else EXIT_INTERRUPTED
+def _exit_code(signals, ended: list[str]) -> int:
+    if signals.received:
+        return 128 + signals.received[0]
+    if ended and all(kind == "run_finished" for kind in ended):
+        return EXIT_OK
+    return EXIT_FAILED if "run_failed" in ended or not ended else EXIT_INTERRUPTED
 
 
 def _check_device(device: str) -> None:
@@ -275,11 +262,10 @@ def _check_device(device: str) -> None:
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _check_device(config.device)
-    from core.session import recorded_run, wait_politely
+    from core.runner import run_job
     from core.store import RunStore, new_run_id, resolve_runs_dir
-    from core.trainer import start_in_thread
 
-    stopper = Stopper()
+    signals = _stop_signals()
     ended: list[str] = []
 
     def emit(event) -> None:
@@ -290,15 +276,13 @@ def train_command(args: argparse.Namespace) -> int:
         elif (line := format_line(event)) is not None:
             _print(line)
 
-    run_id = new_run_id(config)
     store = RunStore(resolve_runs_dir(args.runs_dir))
-    events = recorded_run(config, run_id, store=store, cancel=stopper.cancel, data_dir=args.data_dir)
-    wait_politely(start_in_thread(events, emit))
-    return stopper.exit_code(ended)
+    run_job(store, new_run_id(config), config, signals, data_dir=args.data_dir, emit=emit)  # as a runner process does
+    return _exit_code(signals, ended)
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from core.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, parse_devices
+    from core.sweep import expand_grid, new_sweep_id, parse_devices
 
     values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
@@ -323,12 +307,14 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
     from rich.console import Console
     from rich.table import Table
 
+    from core.launcher import runner_events
     from core.results import RunRecord
     from core.session import recorded_run
     from core.store import RunStore, resolve_runs_dir
     from core.sweep import best_run, comparison_table, run_sweep
 
-    stopper = Stopper()
+    signals = _stop_signals()
+    cancel = signals.current
     store = RunStore(resolve_runs_dir(args.runs_dir))
     records: dict[str, RunRecord] = {}
     lock = threading.Lock()
@@ -340,7 +326,9 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
     def start(config: RunConfig, run_id: str):
         with lock:
             records[run_id] = RunRecord(run_id, config)
-        return recorded_run(config, run_id, store=store, cancel=stopper.cancel, data_dir=args.data_dir)
+        if len(devices) > 1:  # one runner process per device slot: no shared interpreter lock
+            return runner_events(config, run_id, store.root, args.data_dir, cancel)
+        return recorded_run(config, run_id, store=store, cancel=cancel, data_dir=args.data_dir)
 
     def emit(event) -> None:
         with lock:
@@ -354,7 +342,9 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
         elif (line := format_line(event)) is not None:
             _print(f"({position}/{total} {record.label}) {line}")
 
-    run_sweep(configs, devices, start, emit, stopper.cancel)
+    signals.busy = True
+    run_sweep(configs, devices, start, emit, cancel)
+    signals.busy = False
     if not args.json:
         header, rows = comparison_table(list(records.values()))
         table = Table(title=f"sweep {configs[0].sweep}: test accuracy (%) after each epoch", title_justify="left")
@@ -366,4 +356,4 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
         best = best_run(list(records.values()))
         if best is not None:
             _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")
-    return stopper.exit_code(ended)
+    return _exit_code(signals, ended)

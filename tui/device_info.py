@@ -1,29 +1,18 @@
-"""The device panel: what the run trains on, GPU memory, and (with nvidia-ml-py) utilisation,
-temperature and power. Reads torch only if it is already loaded, so it never stalls the UI."""
+"""The device panel: what the run's runner last reported about its device (a DeviceSampled event).
+
+The dashboard never asks torch or the GPU itself: it would need torch loaded and a CUDA context.
+"""
 
 from __future__ import annotations
 
-import sys
-
 from rich.table import Table
+from rich.text import Text
 
 from core.results import RunRecord
 
 
-def _nvml(index: int) -> dict[str, str]:
-    try:
-        import pynvml  # nvidia-ml-py, optional
-    except ImportError:
-        return {"utilisation": "install nvidia-ml-py for utilisation, temperature and power"}
-    try:
-        pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-        rates = pynvml.nvmlDeviceGetUtilizationRates(handle)
-        temperature = pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU)
-        power = pynvml.nvmlDeviceGetPowerUsage(handle) / 1000
-        return {"utilisation": f"{rates.gpu}% (memory {rates.memory}%)", "temperature": f"{temperature} °C", "power": f"{power:.0f} W"}
-    except Exception as problem:  # no driver, no permission: say so, do not fail the panel
-        return {"utilisation": f"nvml unavailable ({problem})"}
+def _bytes(value: int | None) -> str:
+    return "?" if value is None else f"{value / 2**30:.1f} GiB"
 
 
 def device_report(record: RunRecord, current: RunRecord | None) -> Table:
@@ -31,22 +20,24 @@ def device_report(record: RunRecord, current: RunRecord | None) -> Table:
     table.add_column(style="dim")
     table.add_column()
     device = record.device or record.config.device
-    table.add_row("this run", f"{device} ({record.device_name})" if record.device_name else device)
-    torch = sys.modules.get("torch")
-    if torch is None:
-        table.add_row("torch", "loading…")
-    elif device.startswith("cuda") and torch.cuda.is_available():
-        index = int(device.split(":")[1]) if ":" in device else 0
-        free, total = torch.cuda.mem_get_info(index)
-        table.add_row("name", torch.cuda.get_device_name(index))
-        table.add_row("memory", f"{(total - free) / 2**30:.1f} GiB in use of {total / 2**30:.1f} GiB")
-        table.add_row("this process", f"{torch.cuda.memory_allocated(index) / 2**20:.0f} MiB allocated by torch")
-        for key, value in _nvml(index).items():
-            table.add_row(key, value)
+    table.add_row("this run", Text(f"{device} ({record.device_name})" if record.device_name else device))
+    stats = record.device_stats
+    if stats is None:
+        table.add_row("report", "none yet (the runner reports a few times a minute)" if record.status == "running" else "none recorded")
     else:
-        table.add_row("threads", f"{torch.get_num_threads()} CPU threads for torch")
+        gpu = stats.device.startswith("cuda")
+        table.add_row("name", Text(stats.name))
+        table.add_row("memory", f"{_bytes(stats.memory_used)} in use of {_bytes(stats.memory_total)}" + (" (all processes)" if gpu else " (this machine)"))
+        table.add_row("this run", f"{_bytes(stats.process_memory)} " + ("allocated by torch" if gpu else "resident"))
+        if stats.utilization is not None:
+            table.add_row("utilisation", f"{stats.utilization:.0f}%")
+            table.add_row("temperature", f"{stats.temperature:.0f} °C" if stats.temperature is not None else "?")
+            table.add_row("power", f"{stats.power:.0f} W" if stats.power is not None else "?")
+        elif gpu:
+            table.add_row("utilisation", "install nvidia-ml-py for utilisation, temperature and power")
+        table.add_row("reported", f"{stats.elapsed:.0f} s into the run")
     if current is not None and current.last_batch is not None:
-        table.add_row("training now", f"{current.label}: {current.last_batch.samples_per_sec:,.0f} samples/s on {current.device}")
+        table.add_row("training now", Text(f"{current.label}: {current.last_batch.samples_per_sec:,.0f} samples/s on {current.device}"))
     else:
         table.add_row("training now", "nothing")
     return table

@@ -60,7 +60,7 @@ class ResultsTable(DataTable):
         """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's run and column."""
         self._records = {r.run_id: r for r in records}
         self._colors, self._hidden = colors, hidden
-        cursor_run = self._cursor_run_id()
+        cursor_run = self.cursor_run_id()
         cursor_column = self.cursor_column
         columns = columns_for(records)
         if [c.key for c in columns] != [c.key for c in self._columns]:
@@ -118,7 +118,7 @@ class ResultsTable(DataTable):
         missing = [r for r in records if column.value(r) is None]
         return sorted(present, key=column.value, reverse=descending) + missing  # blanks last either way
 
-    def _cursor_run_id(self) -> str | None:
+    def cursor_run_id(self) -> str | None:
         if not self.row_count:
             return None
         try:
@@ -136,17 +136,17 @@ class ResultsTable(DataTable):
         self.app.notify(f"sorted by {self._columns[self.cursor_column - 1].title} {'↓' if descending else '↑'}", timeout=2)
 
     def action_toggle_visible(self) -> None:
-        if run_id := self._cursor_run_id():
+        if run_id := self.cursor_run_id():
             self.post_message(self.VisibilityToggled(run_id))
 
     def action_rerun(self) -> None:
-        if run_id := self._cursor_run_id():
+        if run_id := self.cursor_run_id():
             self.post_message(self.RerunRequested(run_id))
 
     def action_inspect(self) -> None:
-        if run_id := self._cursor_run_id():
+        if run_id := self.cursor_run_id():
             self.post_message(self.InspectRequested(run_id))
 
     def action_delete(self) -> None:
-        if run_id := self._cursor_run_id():
+        if run_id := self.cursor_run_id():
             self.post_message(self.DeleteRequested(run_id))

@@ -1,0 +1,106 @@
+"""What the user does to runs: hide, run again, inspect, delete, stop, clear the queue, quit."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from core.control import ControlError
+from core.store import StoreError
+from tui.widgets.confirm_dialog import ConfirmDialog
+from tui.widgets.inspect_screen import InspectScreen
+from tui.widgets.quit_dialog import QuitDialog
+from tui.widgets.results_table import ResultsTable
+from tui.widgets.run_form import RunForm
+
+
+class RunActions:
+    """Mixed into the App (tui.app), which provides records, dispatcher, store and the refreshes."""
+
+    def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
+        self.hidden ^= {message.run_id}
+        self._refresh_runs()
+
+    def on_results_table_rerun_requested(self, message: ResultsTable.RerunRequested) -> None:
+        record = self.records[message.run_id]
+        if record.status == "unreadable":
+            self.notify("this run's configuration could not be read", severity="error")
+            return
+        self._set_form_open(True)
+        self.query_one("#form", RunForm).load_config(record.config)
+        self.notify(f"loaded {record.label} into the form: change what you like, enter starts it", markup=False, timeout=4)
+
+    def on_results_table_inspect_requested(self, message: ResultsTable.InspectRequested) -> None:
+        record = self.records[message.run_id]
+        self.push_screen(InspectScreen(record, self.store.root / record.run_id, self.data_dir))
+
+    def on_results_table_delete_requested(self, message: ResultsTable.DeleteRequested) -> None:
+        run_id = message.run_id
+        record = self.records[run_id]
+        if run_id in self.queue.running or record.status == "running":
+            self.notify("that run is training: stop it first (x)", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            if record.status != "queued":
+                try:
+                    self.store.delete(run_id)
+                except (OSError, StoreError) as problem:
+                    self.notify(f"could not delete {run_id}: {problem}", markup=False, severity="error")
+                    return
+            self.queue.remove(run_id)
+            self.records.pop(run_id, None)
+            self.hidden.discard(run_id)
+            self._refresh_runs()
+            self.notify(f"deleted {record.label}", markup=False, timeout=3)
+
+        where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
+        self.push_screen(ConfirmDialog(Text(f"Delete the run {record.label}{where}?"), yes="Delete"), answer)
+
+    def action_stop(self) -> None:
+        """The run under the table's cursor if it trains (any process's); else this dashboard's."""
+        cursor = self.query_one("#table", ResultsTable).cursor_run_id()
+        record = self.records.get(cursor) if cursor else None
+        targets = [cursor] if record is not None and record.status == "running" else list(self.queue.running)
+        if not targets:
+            self.notify("nothing is training", timeout=2)
+            return
+        for run_id in targets:
+            try:
+                self.dispatcher.stop(run_id, "stopped by the user (x in the dashboard)")
+                self.notify(f"stopping {self.records[run_id].label} after its current batch…", markup=False, timeout=3)
+            except ControlError as refused:
+                self.notify(str(refused), markup=False, severity="error", timeout=6)
+
+    def action_clear_queue(self) -> None:
+        dropped = self.queue.clear()
+        for run_id in dropped:
+            self.records.pop(run_id, None)
+        self.notify(f"cleared {len(dropped)} queued run(s)" if dropped else "the queue is empty", timeout=2)
+        self._refresh_runs()
+
+    async def action_quit(self) -> None:
+        """With runs training or queued, ask: keep them training in the background (default) or stop them."""
+        training, queued = len(self.queue.running), len(self.queue.waiting)
+        if not training and not queued:
+            self.exit()
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice is not None:
+                self.leave("the dashboard was closed", 0, keep=choice == "keep")
+
+        self.push_screen(QuitDialog(training, queued), answer)
+
+    def leave(self, reason: str, code: int, keep: bool = True) -> None:
+        """Exit; the runs train on and the queue goes to a detached runner (keep), or both stop."""
+        if self._quitting:
+            return
+        self._quitting = True
+        if keep:
+            self.dispatcher.hand_over()
+        else:
+            self.queue.clear()
+            self.dispatcher.stop_own(reason)
+        self.exit(return_code=code)

@@ -1,0 +1,29 @@
+"""What the status line says besides the current run: its place in the queue or sweep, or a summary."""
+
+from __future__ import annotations
+
+from core.results import RunRecord
+
+
+def position_text(current: RunRecord, records: list[RunRecord], started: int, running: int) -> str:
+    """`#3`, or `run 2/6` inside a sweep; `(+1 parallel)` when several train at once."""
+    position = f"#{started}"
+    if current.config.sweep:
+        members = [r.run_id for r in records if r.config.sweep == current.config.sweep]
+        if current.run_id in members:
+            position = f"run {members.index(current.run_id) + 1}/{len(members)}"
+    if running > 1:
+        position += f" (+{running - 1} parallel)"
+    return position
+
+
+def idle_note(shown: list[RunRecord], view_sweep: str | None) -> str:
+    """The best run in view, or how to start one."""
+    note = "n: new run · enter starts it"
+    done = [r for r in shown if r.best is not None]
+    if done:
+        top = max(done, key=lambda r: r.best)
+        note = f"{len(shown)} runs · best {top.best * 100:.2f}% {top.label} · n: new run"
+    if view_sweep:
+        note = f"{view_sweep} · {note} · g: next"
+    return note

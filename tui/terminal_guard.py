@@ -1,0 +1,84 @@
+"""The dashboard never outlives its terminal.
+
+SIGHUP (the SSH connection dropped), SIGTERM, or its input reaching end of file (some drops
+send no SIGHUP) make it leave as `q` + "keep training" does: the runs train on and the queue
+is handed over. Leaving is bounded: Textual's writer queue is bounded, and once the terminal is
+gone nothing drains it, so the shutdown can block for good in a write (and then hear no more
+signals). A timer thread, started before anything else is tried, ends the process regardless.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import fcntl
+import os
+import select
+import signal
+import sys
+import termios
+import threading
+from typing import Callable
+
+HARD_EXIT_AFTER_S = 1.2  # a clean shutdown takes ~0.1 s; past this the terminal is the problem
+EOF_CHECKS = 3  # readable with nothing to read this many times in a row: end of file
+CHECK_EVERY_S = 0.2
+
+
+class TerminalGuard:
+    def __init__(self, leave: Callable[[str, int], None]) -> None:
+        self._leave = leave  # (reason, exit code), called on the event loop's thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gone = threading.Event()
+
+    def install(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        threading.Thread(target=self._watch_input, name="mnist-tui-input-guard", daemon=True).start()
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.gone(f"{signal.Signals(signum).name} received", 128 + signum)
+
+    def gone(self, reason: str, code: int) -> None:
+        """The terminal is gone: arm the hard exit, then ask the app to leave."""
+        if self._gone.is_set():
+            return
+        self._gone.set()
+        timer = threading.Timer(HARD_EXIT_AFTER_S, os._exit, (code,))
+        timer.daemon = True
+        timer.start()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._leave, reason, code)
+
+    def _watch_input(self) -> None:
+        try:
+            fd = sys.__stdin__.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        empty_reads = 0
+        while not self._gone.is_set():
+            ready = poller.poll(int(CHECK_EVERY_S * 1000))
+            mask = ready[0][1] if ready else 0
+            if mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                self.gone("the terminal closed", 129)
+                return
+            if mask & select.POLLIN:  # readable: data for Textual's input thread, or end of file
+                empty_reads = empty_reads + 1 if _bytes_waiting(fd) == 0 else 0
+                if empty_reads >= EOF_CHECKS:
+                    self.gone("the terminal's input ended", 129)
+                    return
+                self._gone.wait(CHECK_EVERY_S)
+            else:
+                empty_reads = 0
+
+
+def _bytes_waiting(fd: int) -> int:
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, count, True)
+    except OSError:
+        return 0  # not a terminal or pipe: it cannot say, so readable counts as empty
+    return count[0]

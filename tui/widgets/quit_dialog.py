@@ -1,0 +1,46 @@
+"""Quitting with runs training: keep them training in the background (the default) or stop them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+
+class QuitDialog(ModalScreen[str | None]):
+    """Dismisses with "keep", "stop", or None (stay)."""
+
+    BINDINGS = [
+        Binding("k", "answer('keep')", "Keep training"),
+        Binding("s", "answer('stop')", "Stop them"),
+        Binding("escape", "answer(None)", "Stay"),
+    ]
+
+    def __init__(self, training: int, queued: int) -> None:
+        super().__init__()
+        self.training, self.queued = training, queued
+
+    def compose(self) -> ComposeResult:
+        runs = f"{self.training} run{'s' if self.training != 1 else ''} training"
+        if self.queued:
+            runs += f", {self.queued} queued"
+        question = Text(f"{runs}. Keep them training in the background (reopen mnist-tui to watch them), or stop them?")
+        with Vertical(id="confirm-box"):
+            yield Label(question, id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Keep training (k)", id="keep", variant="primary", compact=True)
+                yield Button("Stop them (s)", id="stop", variant="error", compact=True)
+                yield Button("Stay (esc)", id="stay", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()  # enter keeps them: the safe answer
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+    def action_answer(self, answer: str | None) -> None:
+        self.dismiss(answer)
