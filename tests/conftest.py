@@ -29,3 +29,32 @@ def _isolated_env(tmp_path, monkeypatch, data_dir):
 @pytest.fixture
 def runs_dir(tmp_path) -> Path:
     return tmp_path / "runs"
+
+
+@pytest.fixture(autouse=True)
+def _no_runner_outlives_its_test(tmp_path):
+    """Runs keep training after a dashboard exits, by design; a test's runners end with the test.
+
+    Both kinds: those this process started, and those a dashboard in another process (a pty
+    test) started, found by the runner.json of every live run in the test's runs folder.
+    """
+    import signal
+
+    from core import launcher
+    from core.control import ControlError, runner_of
+    from core.store import is_live, process_start_time
+
+    yield
+    for runner in launcher.STARTED:
+        if runner.exit_code() is None:
+            runner.process.kill()
+            runner.process.wait(timeout=10)
+        runner.release()
+    launcher.STARTED.clear()
+    for folder in (tmp_path / "runs").glob("*"):
+        try:
+            info = runner_of(folder)
+        except ControlError:
+            continue
+        if is_live(folder) and process_start_time(info["pid"]) == info.get("start_time"):
+            os.kill(info["pid"], signal.SIGKILL)

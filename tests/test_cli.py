@@ -37,9 +37,9 @@ def test_json_prints_one_event_per_line(runs_dir):
     result = mnist_tui("train", *SMALL, "--epochs", "1", "--json", "--runs-dir", str(runs_dir))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["event"] for e in events] == ["run_started", "batch_logged", "batch_logged", "epoch_ended", "run_finished"]
-    assert events[3]["accuracy"] == events[4]["final_accuracy"]
-    assert 0 < events[3]["accuracy"] <= 1
+    assert [e["event"] for e in events] == ["run_started", "device_sampled", "batch_logged", "batch_logged", "epoch_ended", "run_finished"]
+    assert events[4]["accuracy"] == events[5]["final_accuracy"]
+    assert 0 < events[4]["accuracy"] <= 1
 
 
 @pytest.mark.parametrize(

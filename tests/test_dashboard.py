@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 from core.events import event_from_dict
 from tui.app import create_app
 from tui.widgets.results_table import ResultsTable
+from tests.waiting import wait_until
 
 FAST = {"train_size": "640", "test_size": "200", "epochs": "2", "lr": "0.01"}
 
@@ -23,8 +24,9 @@ def cpu_only():
     return [("cpu", "cpu")]
 
 
-def make_app(runs_dir):
-    return create_app(runs_dir=runs_dir, device_probe=cpu_only)
+def make_app(runs_dir, warm=False):
+    """The app as the CLI makes it, with a CPU-only device list; warm=False: no runner until a run needs one."""
+    return create_app(runs_dir=runs_dir, device_probe=cpu_only, warm=warm)
 
 
 async def wait_for(pilot, condition, timeout=120.0):
@@ -179,17 +181,41 @@ async def test_sorting_and_hiding_from_the_table(runs_dir):
         assert [str(table(app).get_row_at(i)[0]) for i in range(2)] == ["●", "○"]
 
 
-async def test_quitting_during_a_run_records_it_as_stopped(runs_dir):
+def last_event(runs_dir, run_id):
+    lines = (runs_dir / run_id / "events.jsonl").read_text().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+async def test_quitting_and_choosing_stop_records_the_run_as_stopped(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="12800", epochs="2", log_every="2")
         (record,) = app.records.values()
         await wait_for(pilot, lambda: record.last_batch is not None)
         await pilot.press("escape", "q")
-        await wait_for(pilot, lambda: not app.is_running, timeout=60)
-    (run,) = list(runs_dir.iterdir())
-    last = json.loads((run / "events.jsonl").read_text().splitlines()[-1])
-    assert last["event"] == "run_stopped"
+        await pilot.pause()
+        assert type(app.screen).__name__ == "QuitDialog"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not app.is_running, timeout=30)
+    last = wait_until(lambda: last_event(runs_dir, record.run_id)["event"] == "run_stopped" and last_event(runs_dir, record.run_id), 60, "run_stopped")
+    assert last["reason"] == "the dashboard was closed" and last["checkpoint"]
+
+
+async def test_a_run_keeps_training_after_the_dashboard_exits_and_is_recorded_done(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot, app, train_size="3200", epochs="2", log_every="5")
+        await start(pilot, app, name="queued behind it")
+        first, second = app.records.values()
+        await wait_for(pilot, lambda: first.last_batch is not None)
+        await pilot.press("escape", "q")
+        await pilot.pause()
+        await pilot.press("enter")  # the default: keep training in the background
+        await wait_for(pilot, lambda: not app.is_running, timeout=30)
+    assert first.status == "running" and second.status == "queued"  # the app left while they had not ended
+    for run_id in (first.run_id, second.run_id):  # the queue was handed to a background runner
+        wait_until(lambda: (runs_dir / run_id / "events.jsonl").exists() and last_event(runs_dir, run_id).get("event") == "run_finished", 120, f"{run_id} to finish")
+    assert json.loads((runs_dir / second.run_id / "config.json").read_text())["name"] == "queued behind it"
 
 
 async def test_shrinking_to_20x5_and_back_during_a_run(runs_dir):

@@ -37,7 +37,7 @@ async def all_runs_loaded(pilot) -> None:
 def seeded(tmp_path):
     runs = tmp_path / "runs"
     write_seed_runs(runs, interrupted=True, failed=True)
-    return create_app(runs_dir=runs, device_probe=fixed_devices)
+    return create_app(runs_dir=runs, device_probe=fixed_devices, warm=False)
 
 
 def test_monitoring_screen_at_80x24(snap_compare, seeded):

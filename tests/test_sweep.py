@@ -113,7 +113,7 @@ def test_cancel_stops_the_runs_in_flight_and_starts_no_more(tmp_path, data_dir):
             cancel.set()
 
     run_sweep(configs, ["cpu"], lambda c, run_id: recorded_run(c, run_id, store=None, cancel=cancel, data_dir=data_dir), emit, cancel)
-    assert [e.kind for e in seen] == ["run_started", "batch_logged", "run_stopped"]
+    assert [e.kind for e in seen if e.kind != "device_sampled"] == ["run_started", "batch_logged", "run_stopped"]
 
 
 def test_comparison_table_has_the_seeds_shape():

@@ -1,0 +1,17 @@
+"""Bounded waits on a condition: a test that waits never hangs, and never sleeps a fixed time instead."""
+
+from __future__ import annotations
+
+import time
+
+
+def wait_until(condition, timeout: float, what: str = "the condition", poll_s: float = 0.1):
+    """Poll `condition` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(poll_s)
