@@ -1,13 +1,16 @@
-"""What the dashboard costs training: the same run headless and with the dashboard attached.
+"""What the dashboard costs training, and how fast it shows a run, as users run it: with runners.
 
-The dashboard runs in Textual's headless mode (no terminal, everything else real: messages,
-table, charts redrawing). Each round trains the same configuration once each way, alternating;
-Both train in a worker thread (as `mnist-tui train` and the dashboard do; on a CPU, torch runs
-~10% slower in a non-main thread than in the main one, whatever the UI). samples/s is the training throughput from the run's own batch_logged events (the first window,
-which includes warm-up, is left out). Prints both and the ratio of the medians.
+Training speed: the same run trained by a runner process with nobody watching (as `mnist-tui
+train` under nohup) and by a runner the dashboard started and follows (Textual's headless mode:
+messages, table, charts and log all updating), alternating rounds. samples/s comes from the
+run's own batch_logged events (the first window, warm-up, left out). Prints the ratio of medians.
 
-    python benchmarks/dashboard_overhead.py
-    python benchmarks/dashboard_overhead.py --device cuda --train-size 60000 --log-every 100
+Also: the time from `enter` (a run submitted) to its run_started event on screen, with the
+warm runner ready and with none (cold: the runner imports torch first), and the event-to-screen
+delay: from an event's wall time (started_at + elapsed) to the UI tick that draws it.
+
+    python benchmarks/dashboard_overhead.py --model mlp --train-size 60000 --epochs 2 --log-every 100
+    python benchmarks/dashboard_overhead.py --train-size 12800 --log-every 100
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,54 +28,94 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import RunConfig
-from core.store import new_run_id
-from core.trainer import run_events, start_in_thread
 
 
-def throughput(events: list[dict]) -> float:
+def throughput(log: Path) -> float:
+    events = [json.loads(line) for line in log.read_text().splitlines()]
     windows = [e for e in events if e["event"] == "batch_logged"][1:]
     return statistics.mean(e["samples_per_sec"] for e in windows)
 
 
 def headless(config: RunConfig) -> float:
-    """As `mnist-tui train` runs it: the trainer in a worker thread, the main thread waiting."""
-    events: list[dict] = []
-    start_in_thread(run_events(config, new_run_id(config)), lambda e: events.append(e.to_dict())).join()
-    return throughput(events)
+    """A runner process with nobody watching."""
+    with tempfile.TemporaryDirectory() as runs:
+        job = {"runs_dir": runs, "data_dir": None, "jobs": [{"run_id": "bench", "config": config.to_dict()}], "after": []}
+        subprocess.run([sys.executable, "-m", "core.runner"], input=json.dumps(job) + "\n", text=True, stdout=subprocess.DEVNULL, check=True)
+        return throughput(Path(runs) / "bench" / "events.jsonl")
 
 
-async def with_dashboard(config: RunConfig) -> float:
+async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
+    """A run started from the dashboard: its throughput, enter -> run_started on screen, event-to-screen delays."""
     from tui.app import create_app
 
     with tempfile.TemporaryDirectory() as runs:
         app = create_app(runs_dir=runs, device_probe=lambda: [("cpu", "cpu")])
+        delays: list[float] = []
         async with app.run_test(size=(120, 40)) as pilot:
-            app.start_run(config)
-            while not all(r.finished for r in app.records.values()):
-                await asyncio.sleep(0.1)
-            await pilot.pause()
-        (log,) = Path(runs).glob("*/events.jsonl")
-        return throughput([json.loads(line) for line in log.read_text().splitlines()])
+            launcher = app.dispatcher.launcher
+            while launcher.warm is None:
+                await pilot.pause(0.05)
+            if warm:
+                await asyncio.to_thread(launcher.warm.ready)  # torch imported, waiting for its job
+            else:
+                launcher.warm.release()
+                launcher.warm = None  # the run gets a fresh runner: the cold path
+            flush, drawn = app._flush_ui, {}
+
+            def timed_flush():
+                now = time.time()
+                for run_id in app._dirty_runs:
+                    record = app.records[run_id]
+                    if record.last_batch is not None and drawn.get(run_id) != record.last_batch.step and record.started_at:
+                        drawn[run_id] = record.last_batch.step
+                        delays.append(now - (record.started_at + record.last_batch.elapsed))
+                flush()
+
+            app._flush_ui = timed_flush
+            t0 = time.perf_counter()
+            (run_id,) = app.start_sweep([config])
+            record = app.records[run_id]
+            while record.batches_per_epoch is None and not record.finished:
+                await pilot.pause(0.01)
+            to_started = time.perf_counter() - t0
+            while not record.finished:
+                await pilot.pause(0.1)
+            app._flush_ui = flush
+        return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="cnn")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--train-size", default="12800")
-    parser.add_argument("--log-every", default="20")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--log-every", default="100")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    config = RunConfig(lr=0.01, epochs=1, test_size=1000, device=args.device, train_size=int(args.train_size), log_every=int(args.log_every))
-    print(f"cnn, batch 64, {config.train_size} images, loss logged every {config.log_every} batches, device {args.device}, {args.rounds} rounds")
-    headless(config.with_values(train_size=64 * config.log_every * 2))  # warm-up
-    results = {"headless": [], "dashboard": []}
+    config = RunConfig(model=args.model, lr=0.01, epochs=args.epochs, test_size=1000, device=args.device,
+                       train_size=int(args.train_size), log_every=int(args.log_every))
+    print(f"{config.model}, batch 64, {config.train_size} images x {config.epochs} epochs, loss every {config.log_every} batches, "
+          f"device {args.device}, {args.rounds} rounds")
+    results: dict[str, list] = {"headless": [], "dashboard": [], "warm": [], "delays": []}
     for round_ in range(1, args.rounds + 1):
         results["headless"].append(headless(config))
-        results["dashboard"].append(asyncio.run(with_dashboard(config)))
+        run = asyncio.run(with_dashboard(config))
+        results["dashboard"].append(run["samples"])
+        results["warm"].append(run["to_started"])
+        results["delays"] += run["delays"]
         print(f"round {round_}: headless {results['headless'][-1]:9,.0f} samples/s   dashboard {results['dashboard'][-1]:9,.0f} samples/s")
     bare, attached = (statistics.median(results[k]) for k in ("headless", "dashboard"))
     print(f"median: headless {bare:,.0f} samples/s, dashboard {attached:,.0f} samples/s")
-    print(f"ratio dashboard/headless: {attached / bare:.3f} (dashboard costs {(1 - attached / bare) * 100:.1f}%)")
+    print(f"ratio dashboard/headless: {attached / bare:.3f} (dashboard costs {(1 - attached / bare) * 100:.1f}%; goal < 3%)")
+    small = config.with_values(train_size=64 * 4, test_size=100, log_every=1)
+    cold = [asyncio.run(with_dashboard(small, warm=False))["to_started"] for _ in range(2)]
+    warm = [asyncio.run(with_dashboard(small))["to_started"] for _ in range(2)] + results["warm"]
+    print(f"enter -> run_started on screen: warm median {statistics.median(warm):.2f} s (goal < 1 s), cold median {statistics.median(cold):.2f} s")
+    delays = sorted(results["delays"])
+    if delays:
+        p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
+        print(f"event -> screen: median {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms over {len(delays)} events (goal < 500 ms)")
 
 
 if __name__ == "__main__":
