@@ -33,7 +33,7 @@ from core.config import RunConfig
 def throughput(log: Path) -> float:
     events = [json.loads(line) for line in log.read_text().splitlines()]
     windows = [e for e in events if e["event"] == "batch_logged"][1:]
-    return statistics.mean(e["samples_per_sec"] for e in windows)
+    return statistics.mean(e["samples_per_sec"] for e in windows) if windows else float("nan")
 
 
 def headless(config: RunConfig) -> float:
@@ -60,27 +60,24 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
             else:
                 launcher.warm.release()
                 launcher.warm = None  # the run gets a fresh runner: the cold path
-            flush, drawn = app._flush_ui, {}
+            table, drawn = app.query_one("#table"), {}
+            update_row = table.update_run
 
-            def timed_flush():
-                now = time.time()
-                for run_id in app._dirty_runs:
-                    record = app.records[run_id]
-                    if record.last_batch is not None and drawn.get(run_id) != record.last_batch.step and record.started_at:
-                        drawn[run_id] = record.last_batch.step
-                        delays.append(now - (record.started_at + record.last_batch.elapsed))
-                flush()
+            def timed_update(record):  # the UI tick drawing a run's new events
+                if record.last_batch is not None and drawn.get(record.run_id) != record.last_batch.step and record.started_at:
+                    drawn[record.run_id] = record.last_batch.step
+                    delays.append(time.time() - (record.started_at + record.last_batch.elapsed))
+                update_row(record)
 
-            app._flush_ui = timed_flush
+            table.update_run = timed_update
             t0 = time.perf_counter()
             (run_id,) = app.start_sweep([config])
             record = app.records[run_id]
             while record.batches_per_epoch is None and not record.finished:
-                await pilot.pause(0.01)
+                await asyncio.sleep(0.01)
             to_started = time.perf_counter() - t0
             while not record.finished:
-                await pilot.pause(0.1)
-            app._flush_ui = flush
+                await asyncio.sleep(0.1)
         return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays}
 
 

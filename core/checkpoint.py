@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import torch
 
 from core.atomic import atomic_write
+from core.events import MAX_EPOCH
 
 FORMAT = "mnist-tui-checkpoint"
 VERSION = 1
@@ -33,9 +36,24 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, config: dict, 
         "saved_at": time.time(),
     }
     path = Path(path)
+    _check_space(path, payload, epoch)
     with atomic_write(path) as handle:
         torch.save(payload, handle)
     return path
+
+
+def _check_space(path: Path, payload: dict, epoch: int) -> None:
+    """Refuse before writing when the disk cannot hold the file (torch's own error is cryptic)."""
+    tensors = list(payload["state_dict"].values()) + [
+        value for state in payload["optimizer_state"].get("state", {}).values() for value in state.values()
+    ]
+    needed = sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor)) + 1_000_000
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise CheckpointError(
+            f"not enough disk space for the checkpoint in {path.parent}: it needs about {needed / 2**20:.0f} MiB "
+            f"and {free / 2**20:.0f} MiB are free. Free some space; the run's results up to epoch {epoch} are in its event log"
+        )
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -45,13 +63,36 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as bad:  # torch's unpickler raises many types (UnpicklingError, KeyError...) on foreign files
-        first = str(bad).strip().splitlines()[0] if str(bad).strip() else type(bad).__name__
+    except pickle.UnpicklingError:  # torch's own message would advise weights_only=False: never
         raise CheckpointError(
-            f"{path} is not a loadable mnist-tui checkpoint (refused to unpickle it safely: {first[:200]})"
+            f"{path} is not a loadable mnist-tui checkpoint: it holds pickled Python objects, not just "
+            "weights, and mnist-tui loads only tensors and plain values (no code runs from a file)"
+        ) from None
+    except Exception as bad:  # not a zip, truncated, another format: torch raises many types
+        raise CheckpointError(
+            f"{path} is not a loadable mnist-tui checkpoint: torch cannot read it ({type(bad).__name__}; "
+            "truncated, or not a torch file)"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a torch file but not an mnist-tui checkpoint (no '{FORMAT}' marker)")
-    if payload.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path} was written by a newer mnist-tui (format version {payload['version']})")
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(f"{path} was written by a newer mnist-tui (format version {version!r})")
+    _check_payload(path, payload)
     return payload
+
+
+def _check_payload(path: Path, payload: dict) -> None:
+    """Every field a resume reads, of the right type and in range, or a message naming it."""
+    problems = []
+    for key, kind in (("model_name", str), ("state_dict", dict), ("config", dict), ("optimizer_name", str), ("optimizer_state", dict)):
+        if not isinstance(payload.get(key), kind):
+            problems.append(f"'{key}' is missing or not a {kind.__name__}")
+    epoch = payload.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= MAX_EPOCH:
+        problems.append(f"'epoch' must be a whole number from 0 to {MAX_EPOCH}, got {str(epoch)[:40]}")
+    accuracy = payload.get("accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1):
+        problems.append(f"'accuracy' must be a fraction from 0 to 1, got {str(accuracy)[:40]}")
+    if problems:
+        raise CheckpointError(f"{path} is a damaged mnist-tui checkpoint: {'; '.join(problems)}")

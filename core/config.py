@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 MODELS = ("cnn", "mlp")
@@ -186,6 +187,17 @@ def parse_config(values: Mapping[str, str], base: RunConfig | None = None) -> Ru
     config = replace(base, **parsed)
     check_config(config)
     return config
+
+
+def check_resume_path(path: str | None) -> None:
+    """A checkpoint to resume from must be a file that exists (before a run is even recorded)."""
+    if not path:
+        return
+    target = Path(path).expanduser()
+    if not target.exists():
+        raise ConfigError("resume", f"{path} does not exist")
+    if not target.is_file():
+        raise ConfigError("resume", f"{path} is not a file (give the checkpoint.pt inside a run folder)")
 
 
 def check_config(config: RunConfig) -> None:

@@ -60,7 +60,7 @@ def _open(dataset: str, root: Path, train: bool):
         return cls(root=str(root), train=train, download=False)
     except RuntimeError as missing:
         if "not found" not in str(missing).lower():
-            raise DataError(f"could not read {dataset} from {raw}: {missing}") from missing
+            raise DataError(f"could not read {dataset} from {raw}: {missing}. {_copy_again(cls, raw)}") from missing
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
     try:
@@ -79,6 +79,13 @@ def _open(dataset: str, root: Path, train: bool):
         socket.setdefaulttimeout(old_timeout)
 
 
+def _copy_again(cls, raw: Path) -> str:
+    return (
+        f"To fix: delete the files in {raw} (the .gz too) and copy the originals there again from where you "
+        f"got them (on a machine with internet, torchvision downloads them from {cls.mirrors[0]})"
+    )
+
+
 def load_split(dataset: str, root: Path, train: bool, device: torch.device, limit: int | None = None) -> Split:
     """One split as device tensors; `limit` keeps the first N samples (in the files' order)."""
     try:
@@ -87,9 +94,10 @@ def load_split(dataset: str, root: Path, train: bool, device: torch.device, limi
     except DataError:
         raise
     except Exception as broken:  # truncated or corrupt IDX files
+        raw = root / _CLASSES[dataset].__name__ / "raw"
         raise DataError(
-            f"the {dataset} files under {root} could not be read ({type(broken).__name__}: {broken}); "
-            "they may be truncated or corrupt: copy them again"
+            f"the {dataset} files in {raw} could not be read ({type(broken).__name__}: {str(broken)[:200]}); "
+            f"they are truncated or corrupt. {_copy_again(_CLASSES[dataset], raw)}"
         ) from broken
     if limit is not None:
         images, labels = images[:limit], labels[:limit]

@@ -37,18 +37,26 @@ class Dispatcher:
         return queued
 
     def start_ready(self) -> list[tuple[str, RunConfig]]:
-        """Hand every job with a free slot to a runner; returns them with the device they got."""
+        """Hand every job with a free slot to a runner; returns them with the device they got.
+
+        The next warm runner starts only once a run waits for a slot (or when a run ends): its
+        torch import takes seconds of CPU, which a run training on the CPU should not lose.
+        """
         started = []
         for job, slot in self.queue.next_jobs():
             config = job.config.with_values(device=slot_device(slot, job.config))
-            self.launcher.launch([(job.run_id, config)])
+            self.launcher.launch([(job.run_id, config)], warm_next=False)
             started.append((job.run_id, config))
+        if self.queue.waiting:
+            self.launcher.warm_up()
         return started
 
     def finish(self, run_id: str) -> bool:
         """A run ended; True if it held a slot here (something else may start now)."""
         held = run_id in self.queue.running
         self.queue.finish(run_id)
+        if held:
+            self.launcher.warm_up()  # for the next run, queued or yet to be typed
         return held
 
     def runners(self) -> dict[str, Runner]:

@@ -107,16 +107,68 @@ EVENT_TYPES: dict[str, type[Event]] = {
 END_KINDS = ("run_finished", "run_stopped", "run_failed")
 
 
+MAX_EPOCH = 2_000  # epochs a run (resumes included) may count: 1,000 a run, and a resume or so
+MAX_BATCHES = 60_000  # batches an epoch may have (60,000 images at batch size 1)
+MAX_TEXT = 4_096  # characters of a text field (messages, names)
+
+# Bounds of the numeric fields, checked on every read: a hand-edited or corrupt log cannot make
+# the dashboard build 100,000 epoch columns or divide by a string.
+_RANGES: dict[str, tuple[float, float]] = {
+    "epoch": (1, MAX_EPOCH),
+    "start_epoch": (0, MAX_EPOCH),
+    "batch": (0, MAX_BATCHES),
+    "batches_per_epoch": (1, MAX_BATCHES),
+    "step": (0, MAX_EPOCH * MAX_BATCHES),
+    "train_size": (0, 10_000_000),
+    "test_size": (0, 10_000_000),
+    "parameters": (0, 10**12),
+    "accuracy": (0, 1),
+    "start_accuracy": (0, 1),
+    "final_accuracy": (0, 1),
+    "best_accuracy": (0, 1),
+    "utilization": (0, 100),
+}
+_MAY_BE_NONFINITE = {"loss", "test_loss", "train_loss"}  # a diverging run logs what it saw
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "dict": (dict,)}
+
+
+def _check_field(kind: str, name: str, annotation: str, value: Any) -> None:
+    """Raise ValueError unless `value` has the field's type and lies in its range."""
+    optional = annotation.endswith("| None")
+    if value is None:
+        if optional:
+            return
+        raise ValueError(f"{kind}.{name} is null")
+    base = annotation.replace("| None", "").strip()
+    if isinstance(value, bool) or not isinstance(value, _TYPES[base]):
+        raise ValueError(f"{kind}.{name} must be {base}, got {type(value).__name__} {str(value)[:40]!r}")
+    if base == "str" and len(value) > MAX_TEXT:
+        raise ValueError(f"{kind}.{name} is longer than {MAX_TEXT} characters")
+    if base in ("int", "float"):
+        if value != value or value in (float("inf"), float("-inf")):
+            if name in _MAY_BE_NONFINITE:
+                return
+            raise ValueError(f"{kind}.{name} is not a finite number")
+        low, high = _RANGES.get(name, (0, float("inf")) if name != "lr" else (0, 1e6))
+        if not low <= value <= high:
+            raise ValueError(f"{kind}.{name} = {value} is outside {low:g}..{high:g}")
+
+
 def event_from_dict(data: Mapping[str, Any]) -> Event:
-    """Inverse of `to_dict`; raises ValueError on an unknown kind or missing fields."""
+    """Inverse of `to_dict`, checked: raises ValueError on an unknown kind, a missing field, or a
+    field of the wrong type or out of range (every read of the run store goes through here)."""
     if not isinstance(data, Mapping):
         raise ValueError("an event must be a JSON object")
-    cls = EVENT_TYPES.get(data.get("event"))  # type: ignore[arg-type]
+    cls = EVENT_TYPES.get(data.get("event")) if isinstance(data.get("event"), str) else None
     if cls is None:
-        raise ValueError(f"unknown event {data.get('event')!r}")
-    names = {f.name for f in fields(cls)}
+        raise ValueError(f"unknown event {str(data.get('event'))[:40]!r}")
+    known = {f.name: f for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in known}
+    for name, field in known.items():
+        if name in values:
+            _check_field(cls.kind, name, str(field.type), values[name])
     try:
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**values)
     except TypeError as missing:
         raise ValueError(f"malformed {cls.kind} event: {missing}") from None
 
@@ -135,7 +187,7 @@ def format_line(event: Event) -> str | None:
         if event.start_accuracy is not None:
             resumed = f", resumed after epoch {event.start_epoch} at {event.start_accuracy * 100:.2f}%"
         return (
-            f"run {event.run_id}: {event.config['model']} on {event.device} ({event.device_name}), "
+            f"run {event.run_id}: {event.config.get('model', '?')} on {event.device} ({event.device_name}), "
             f"{event.parameters:,} parameters, {event.train_size:,} train / {event.test_size:,} test images{resumed}"
         )
     if isinstance(event, RunFinished):

@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -93,23 +94,56 @@ def neutralise(cell: str) -> str:
     return cell
 
 
+def cell_text(column: Column, record: RunRecord) -> str:
+    """A cell as the table and the CSV show it; an unreadable run has only its name and status
+    (its configuration is unknown: no made-up defaults)."""
+    if record.status == "unreadable" and column.key not in ("name", "status"):
+        return ""
+    return column.text(column.value(record))
+
+
 def csv_text(records: list[RunRecord]) -> str:
     columns = columns_for(records)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.title for c in columns] + ["run_id"])
     for record in records:
-        writer.writerow([neutralise(c.text(c.value(record))) for c in columns] + [neutralise(record.run_id)])
+        writer.writerow([neutralise(cell_text(c, record)) for c in columns] + [neutralise(record.run_id)])
     return out.getvalue()
 
 
+class ExportRefused(OSError):
+    """The path is not something export writes to (a device, a FIFO, a socket, a folder)."""
+
+
+_KINDS = ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"))
+
+
+def export_target(path: str | os.PathLike) -> Path:
+    """Where a CSV may go: a regular file (a link's target) or a new path; anything else is refused."""
+    if not str(path).strip():
+        raise ExportRefused("give a file name")
+    target = Path(path).expanduser()
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))  # replace the file it points to, never the link
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if stat.S_ISDIR(mode):
+        raise ExportRefused(f"{target} is a folder; give a file name")
+    for test, kind in _KINDS:
+        if test(mode):
+            raise ExportRefused(f"{target} is a {kind}, not a file: export writes only to a regular file or a new path")
+    return target
+
+
 def write_csv(path: str | os.PathLike, records: list[RunRecord], *, overwrite: bool = False) -> Path:
-    """Write atomically; refuses an existing file unless `overwrite` (FileExistsError)."""
-    path = Path(path).expanduser()
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder")
-    with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
+    """Write atomically to a regular file or a new path; refuses an existing file unless `overwrite`
+    (FileExistsError) and anything not a regular file always (ExportRefused)."""
+    target = export_target(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists")
+    with atomic_write(target, "w", encoding="utf-8", newline="") as handle:
         handle.write(csv_text(records))
-    return path
+    return target

@@ -32,6 +32,7 @@ class RunUpdate:
     from_offset: int = 0  # where this read started: it applies only to a record that read up to there
     live: bool = True  # a process still trains it
     runner_ended: str = ""  # its runner died before ending it: how, and the runner's last lines
+    warnings: list[str] = field(default_factory=list)  # lines skipped (torn, mistyped, out of range)
 
 
 def _younger_than(path: Path, seconds: float) -> bool:
@@ -79,9 +80,9 @@ def poll_runs(
         exit_code = runner.exit_code() if runner is not None else None
         live = exit_code is None if runner is not None else is_live(store.root / run_id)
         ended = record_runner_death(store, run_id, config, runner) if exit_code is not None else ""
-        events, new_offset = store.read_new_events(run_id, offset)
+        events, new_offset, warnings = store.read_new_events(run_id, offset)
         if events or new_offset != offset or not live:
-            updates.append(RunUpdate(run_id, None, events, new_offset, offset, live, ended))
+            updates.append(RunUpdate(run_id, None, events, new_offset, offset, live, ended, [f"{run_id}: {w}" for w in warnings]))
     return updates
 
 

@@ -70,8 +70,14 @@ class StopSignals:
     def _on_terminate(self, signum, _frame) -> None:
         if not self.busy:
             raise SystemExit(128 + signum)
-        if self.received:  # a second Ctrl+C: give up waiting for the batch
-            raise KeyboardInterrupt
+        if self.received:  # a second Ctrl+C: give up waiting for the batch, cleanly
+            if self.announce:
+                self.announce(f"{signal.Signals(signum).name} again: aborted (the log keeps every finished epoch; the checkpoint the last one)")
+            try:
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass
+            os._exit(128 + signum)
         self.received.append(signum)
         name = signal.Signals(signum).name
         self.current.stop(f"{name} received")

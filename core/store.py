@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import json
 import os
 import re
 import secrets
 import shutil
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,8 @@ RUNS_ENV = "MNIST_TUI_RUNS"
 CONFIG_FILE = "config.json"
 EVENTS_FILE = "events.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
+MAX_LINE_BYTES = 64 * 1024  # an event is a few hundred bytes; a longer line is corrupt
+READ_CHUNK = 4 * 1024 * 1024  # bytes of a live log read at once
 RUNNER_FILE = "runner.json"
 RUNNER_LOG = "runner.log"
 
@@ -50,13 +54,24 @@ def resolve_runs_dir(explicit: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path("runs")
 
 
+_id_count = itertools.count()
+_id_lock = threading.Lock()
+
+
 def new_run_id(config: RunConfig, now: float | None = None) -> str:
-    """`YYYYmmdd-HHMMSS-mmmxx-<label>`: sorts by start time (to the millisecond), unique, readable in `ls`."""
+    """`YYYYmmdd-HHMMSS-mmm-xxxxxxxx-<label>`: sorts by start time (to the millisecond), readable in `ls`.
+
+    Unique: within a process a counter tells ids apart (65,536 a millisecond), across processes
+    16 random bits do; a collision that still happens is refused by `create`, never merged.
+    """
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     millis = int(now * 1000) % 1000
+    with _id_lock:
+        count = next(_id_count)
+    tag = f"{count % 65536:04x}{secrets.token_hex(2)}"
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", config.name or f"{config.model}-lr{config.lr:g}-bs{config.batch_size}")
-    return f"{stamp}-{millis:03d}{secrets.token_hex(1)}-{slug.strip('-')[:40] or 'run'}"
+    return f"{stamp}-{millis:03d}-{tag}-{slug.strip('-')[:40] or 'run'}"
 
 
 @dataclass
@@ -132,13 +147,20 @@ def is_live(folder: Path) -> bool:
         return False
 
 
+# The temporary files core.atomic makes for the files this program writes into a run folder:
+# `.<name>.<pid>.<random>.tmp`. Nothing else is ever removed.
+_OUR_TEMP = re.compile(r"\.(config\.json|checkpoint\.pt|best\.pt|runner\.json|stop-request\.json|predictions-epoch-\d+\.pt)\.(\d+)\.[A-Za-z0-9_]+\.tmp")
+
+
 def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete temporary files left by writers that died mid-write (their pid is in the name)."""
+    """Delete the temporary files a writer left when it died mid-write: only while the run is not
+    live (its lock is free), only names this program makes, never through a symbolic link."""
+    if folder.is_symlink() or not folder.is_dir() or is_live(folder):
+        return []
     removed = []
-    for temp in folder.glob(".*.tmp"):
-        parts = temp.name.split(".")
-        pid = int(parts[-3]) if len(parts) >= 4 and parts[-3].isdigit() else None
-        if pid is not None and _process_alive(pid):
+    for temp in folder.iterdir():
+        match = _OUR_TEMP.fullmatch(temp.name)
+        if match is None or temp.is_symlink() or not temp.is_file() or _process_alive(int(match.group(2))):
             continue
         try:
             temp.unlink()
@@ -158,6 +180,13 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _unwritable(folder: Path, problem: OSError) -> StoreError:
+    return StoreError(
+        f"cannot write the run folder {folder} ({problem.strerror or problem}); "
+        "choose a writable folder with --runs-dir or $MNIST_TUI_RUNS, or free some disk space"
+    )
+
+
 class RunStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -165,20 +194,27 @@ class RunStore:
     def create(self, run_id: str, config: RunConfig) -> RunWriter:
         folder = self.root / run_id
         try:
-            folder.mkdir(parents=True, exist_ok=False)
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as problem:
+            raise _unwritable(folder, problem) from problem
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            raise StoreError(f"a run folder {folder} exists already (two runs got one id); start the run again") from None
+        except OSError as problem:
+            raise _unwritable(folder, problem) from problem
+        try:
             with atomic_write(folder / CONFIG_FILE, "w", encoding="utf-8") as handle:
                 json.dump(config.to_dict(), handle, indent=2)
             return RunWriter(folder)
         except OSError as problem:
-            raise StoreError(
-                f"cannot write the run folder {folder} ({problem.strerror or problem}); "
-                "choose a writable folder with --runs-dir or $MNIST_TUI_RUNS, or free some disk space"
-            ) from problem
+            raise _unwritable(folder, problem) from problem
 
     def run_ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        # A symbolic link is not followed out of the runs folder: runs are real folders in it.
+        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and not p.is_symlink() and p.is_dir())
 
     def load(self, run_id: str) -> StoredRun:
         return read_run(self.root / run_id)
@@ -192,32 +228,42 @@ class RunStore:
             raise StoreError(f"{run_id} is still training; stop it before deleting it")
         shutil.rmtree(folder)
 
-    def read_new_events(self, run_id: str, offset: int) -> tuple[list[Event], int]:
-        """Events appended since `offset`; a last line still being written is left for next time."""
+    def read_new_events(self, run_id: str, offset: int) -> tuple[list[Event], int, list[str]]:
+        """Events appended since `offset` (at most READ_CHUNK bytes a call), the new offset, warnings.
+
+        A last line still being written is left for the next call; a line of over a chunk with
+        no end is skipped whole, so a corrupt log cannot stall the reader.
+        """
         try:
             with open(self.root / run_id / EVENTS_FILE, "rb") as handle:
                 handle.seek(offset)
-                data = handle.read()
+                data = handle.read(READ_CHUNK)
         except OSError:
-            return [], offset
-        complete = data[: data.rfind(b"\n") + 1]
-        events, _ = read_events(complete)
-        return events, offset + len(complete)
+            return [], offset, []
+        end = data.rfind(b"\n") + 1
+        if end == 0 and len(data) == READ_CHUNK:
+            return [], offset + len(data), [f"skipped {READ_CHUNK} bytes of {EVENTS_FILE} from byte {offset}: no line ends there"]
+        events, warnings = read_events(data[:end], where=f"{EVENTS_FILE} (from byte {offset})")
+        return events, offset + end, warnings
 
 
-def read_events(data: bytes) -> tuple[list[Event], list[str]]:
-    """Parse an event log's bytes; bad lines become warnings (a torn last line is normal after a kill)."""
+def read_events(data: bytes, where: str = EVENTS_FILE) -> tuple[list[Event], list[str]]:
+    """Parse an event log's bytes; each bad line is skipped with a warning naming it (a torn last
+    line is normal after a kill; a mistyped field, a number out of range or an overlong line is not)."""
     events: list[Event] = []
     warnings: list[str] = []
     lines = data.split(b"\n")
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
+        line = "the last line (cut off mid-write)" if number >= len(lines) - 1 and data[-1:] != b"\n" else f"line {number}"
+        if len(raw) > MAX_LINE_BYTES:
+            warnings.append(f"skipped {line} of {where}: longer than {MAX_LINE_BYTES // 1024} KiB")
+            continue
         try:
             events.append(event_from_dict(json.loads(raw.decode("utf-8"))))
         except (ValueError, UnicodeDecodeError, RecursionError) as bad:
-            where = "its last line (cut off mid-write)" if number >= len(lines) - 1 else f"line {number}"
-            warnings.append(f"skipped {where} of the event log: {str(bad)[:120]}")
+            warnings.append(f"skipped {line} of {where}: {str(bad)[:160]}")
     return events, warnings
 
 

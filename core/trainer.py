@@ -22,11 +22,12 @@ from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
 from core.devices import device_name, resolve_device
 from core.device_stats import sample as sample_device
-from core.events import BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.events import MAX_EPOCH, BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
 from core.stop import StopRequest
 
+BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
 DEVICE_SAMPLE_S = 20.0  # the device panel's facts: a few times a minute, at the next log window
 _INIT_LOCK = threading.Lock()
@@ -152,25 +153,32 @@ class TrainingRun:
                 group["lr"], group["weight_decay"] = self.config.lr, self.config.weight_decay
                 if "momentum" in group:
                     group["momentum"] = self.config.momentum
-        self.epoch = self.start_epoch = int(checkpoint.get("epoch", 0))
+        self.epoch = self.start_epoch = checkpoint["epoch"]  # checked by load_checkpoint
+        if self.start_epoch + self.config.epochs > MAX_EPOCH:
+            raise CheckpointError(
+                f"{self.config.resume} has trained {self.start_epoch} epochs; {self.config.epochs} more would pass "
+                f"the limit of {MAX_EPOCH}: start a new run from it with fewer epochs"
+            )
         self.start_accuracy, _ = evaluate(self.model, self.test_split)
         self.last_accuracy = self.start_accuracy
 
     def _stop_reason(self) -> str:
         return getattr(self.cancel, "reason", StopRequest.reason)
 
-    def _save(self) -> str | None:
-        if self.checkpoint_path is None:
+    def _save(self, path: Path | None = None) -> str | None:
+        """The latest weights (or `path`), atomically: a kill at any moment leaves the last whole file."""
+        path = path or self.checkpoint_path
+        if path is None:
             return None
         save_checkpoint(
-            self.checkpoint_path,
+            path,
             model=self.model,
             optimizer=self.optimizer,
             config=self.config.to_dict(),
             epoch=self.epoch,
             accuracy=self.last_accuracy,
         )
-        return str(self.checkpoint_path)
+        return str(path)
 
     def _run(self) -> Iterator[Event]:
         self._setup()
@@ -207,6 +215,10 @@ class TrainingRun:
                 save_predictions(self.run_dir, epoch, self.test_split.labels, predicted, confidence)
             if self.tensorboard is not None:
                 self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
+            # Saved after every epoch, so a kill (OOM killer, power cut) loses at most the epoch under way.
+            self._save()
+            if self.checkpoint_path is not None and self.last_accuracy > best:
+                self._save(self.checkpoint_path.with_name(BEST_CHECKPOINT))
             best = max(best, self.last_accuracy)
             yield EpochEnded(
                 self.run_id,
@@ -218,9 +230,11 @@ class TrainingRun:
                 elapsed=round(self.elapsed(), 3),
             )
             if self.cancel.is_set():
-                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), self._save(), self._stop_reason())
+                saved = str(self.checkpoint_path) if self.checkpoint_path else None  # written after this epoch
+                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), saved, self._stop_reason())
                 return
-        yield RunFinished(self.run_id, self.last_accuracy, best, round(self.elapsed(), 3), self._save())
+        saved = str(self.checkpoint_path) if self.checkpoint_path else None  # written after the last epoch
+        yield RunFinished(self.run_id, self.last_accuracy, best, round(self.elapsed(), 3), saved)
 
     def train(self, epoch: int) -> Iterator[BatchLogged]:
         """One epoch; yields a BatchLogged every log window; returns the mean loss, None if cancelled."""

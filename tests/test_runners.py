@@ -180,8 +180,10 @@ async def test_enter_hands_the_run_to_the_warm_runner_and_warms_the_next(runs_di
         warm = launcher.warm
         await start(pilot, app, epochs="1", name="warm start")
         (record,) = app.records.values()
-        assert launcher.by_run[record.run_id] is warm and launcher.warm is not warm  # the next one is warming up
+        assert launcher.by_run[record.run_id] is warm
+        assert launcher.warm is None  # no torch import competes with the run for the CPU...
         await wait_for(pilot, lambda: record.status == "done", timeout=120)
+        assert launcher.warm is not None and launcher.warm is not warm  # ...the next warms up once it ends
         assert json.loads((runs_dir / record.run_id / "runner.json").read_text())["pid"] == warm.pid != os.getpid()
         spare = launcher.warm
     assert wait_until(lambda: spare.exit_code() is not None, 30, "the spare warm runner to exit with the dashboard") is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -162,6 +163,8 @@ class MnistTui(RunActions, ViewActions, App):
             record = self.records.get(update.run_id)
             if record is None:
                 continue
+            for warning in update.warnings[:2]:
+                self.notify(warning, markup=False, severity="warning", timeout=6)
             self._pending_log += log_lines(record, update.events, rich_color(self._color(record.run_id)))
             if fold(record, update):
                 reshaped = True
@@ -212,10 +215,8 @@ class MnistTui(RunActions, ViewActions, App):
     # ----- drawing -------------------------------------------------------------------------
     def _flush_ui(self) -> None:
         """The UI tick: at most a few times a second, whatever the event rate."""
-        if self._pending_log:
-            log = self.query_one("#log", RichLog)
-            for line in self._pending_log:
-                log.write(line)
+        if self._pending_log:  # one write a tick: each write costs the log a layout pass
+            self.query_one("#log", RichLog).write(Text("\n").join(self._pending_log))
             self._pending_log.clear()
         if self._dirty_runs:
             table = self.query_one("#table", ResultsTable)

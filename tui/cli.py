@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from typing import Sequence
 
-from core.config import FIELD_NAMES, ConfigError, RunConfig, parse_config
+from core.config import FIELD_NAMES, ConfigError, RunConfig, check_resume_path, parse_config
 from core.events import format_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -89,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
-        return parse_config(values)
+        config = parse_config(values)
+        check_resume_path(config.resume)
+        return config
     except ConfigError as bad:
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, bad.field)}: {bad.message}") from None
 
@@ -117,6 +120,8 @@ def _stored_records(args: argparse.Namespace):
     from core.store import RunStore, resolve_runs_dir
 
     store = RunStore(resolve_runs_dir(args.runs_dir))
+    if not store.root.is_dir():
+        raise UsageError(f"the runs folder {store.root} does not exist (choose one with --runs-dir or $MNIST_TUI_RUNS)")
     records, warnings = load_records(store)
     for warning in warnings:
         print(f"mnist-tui: warning: {warning}", file=sys.stderr)
@@ -126,6 +131,7 @@ def _stored_records(args: argparse.Namespace):
 def runs_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from core.export import STATUS_STYLE
 
@@ -133,7 +139,7 @@ def runs_command(args: argparse.Namespace) -> int:
     if not records:
         print(f"no runs in {store.root}")
         return EXIT_OK
-    table = Table(title=f"runs in {store.root}", title_justify="left")
+    table = Table(title=Text(f"runs in {store.root}"), title_justify="left")
     table.add_column("run", overflow="fold", ratio=2)
     table.add_column("config", ratio=2)
     for title in ("epochs", "best %", "final %"):
@@ -143,8 +149,8 @@ def runs_command(args: argparse.Namespace) -> int:
     for r in records:
         c = r.config
         config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
-        status = f"[{STATUS_STYLE.get(r.status, '')}]{r.status}[/]" + (f": {r.message}" if r.status in ("failed", "unreadable") else "")
-        table.add_row(r.run_id, config, f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
+        status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.message}" if r.status in ("failed", "unreadable") else "")
+        table.add_row(Text(r.run_id), Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
     Console().print(table)
     return EXIT_OK
 
@@ -152,6 +158,7 @@ def runs_command(args: argparse.Namespace) -> int:
 def show_command(args: argparse.Namespace) -> int:
     from rich.columns import Columns
     from rich.console import Console
+    from rich.text import Text
 
     from core.data import DataError
     from core.inspect import confusion_matrix, find_run, load_predictions, load_test_images, per_class_accuracy
@@ -191,7 +198,7 @@ def show_command(args: argparse.Namespace) -> int:
         try:
             images = load_test_images(record.config.dataset, args.data_dir, len(chosen.labels))
         except DataError as problem:
-            console.print(f"[yellow]digits not drawn: {problem}[/]")
+            console.print(Text(f"digits not drawn: {problem}", style="yellow"))
             return EXIT_OK
         cards = [
             digit_card(images[i].tolist(), int(chosen.labels[i]), int(chosen.predicted[i]), float(chosen.confidence[i]), i)
@@ -202,11 +209,24 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from core.export import csv_text, write_csv
+    from core.export import ExportRefused, csv_text, export_target, write_csv
 
+    if not args.path.strip():
+        raise UsageError("PATH: give a file name, or - for standard output")
+    if args.path != "-":
+        try:
+            export_target(args.path)  # before reading every run: a device or folder is refused at once
+        except ExportRefused as refused:
+            raise UsageError(f"PATH: {refused}") from None
     _, records = _stored_records(args)
     if args.path == "-":
-        sys.stdout.write(csv_text(records))
+        try:
+            sys.stdout.write(csv_text(records))
+            sys.stdout.flush()
+        except (AttributeError, OSError, ValueError) as problem:  # stdout closed (>&-), or a full device
+            sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+            print(f"mnist-tui: error: cannot write to standard output: {getattr(problem, 'strerror', None) or problem}", file=sys.stderr)
+            return EXIT_FAILED
         return EXIT_OK
     try:
         path = write_csv(args.path, records, overwrite=args.force)
@@ -287,6 +307,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
         configs = expand_grid(values, new_sweep_id())
+        check_resume_path(configs[0].resume)
     except ConfigError as bad:
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
     from core.devices import available_devices
@@ -306,6 +327,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from core.launcher import runner_events
     from core.results import RunRecord
@@ -351,7 +373,7 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
         for title in header:
             table.add_column(title, justify="left" if title in ("status", "name", "opt", "model") else "right")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # names are the user's text: never markup
         Console().print(table)
         best = best_run(list(records.values()))
         if best is not None:

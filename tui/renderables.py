@@ -36,16 +36,16 @@ def digit_card(image: list[list[int]], true: int, predicted: int, confidence: fl
 
 
 def config_table(record: RunRecord) -> Table:
-    table = Table(title=record.label, title_justify="left", show_header=False, box=None)
+    table = Table(title=Text(record.label), title_justify="left", show_header=False, box=None)
     table.add_column(style="dim")
     table.add_column()
-    table.add_row("run", record.run_id)
+    table.add_row("run", Text(record.run_id))
     for key, value in record.config.to_dict().items():
         if value not in (None, "", False) or key in ("weight_decay",):
-            table.add_row(key, str(value))
-    table.add_row("status", record.status + (f": {record.message}" if record.message else ""))
+            table.add_row(key, Text(str(value)))  # names and paths are the user's text: never markup
+    table.add_row("status", Text(record.status + (f": {record.message}" if record.message else "")))
     if record.device:
-        table.add_row("device", f"{record.device} ({record.device_name})")
+        table.add_row("device", Text(f"{record.device} ({record.device_name})"))
     return table
 
 

@@ -9,6 +9,15 @@ MAX_LEGEND = 4  # with more runs the legend would hide the curves: the table's c
 
 
 class AccuracyChart(RunChart):
+    _drawn: tuple = ()
+
+    def touch(self) -> None:
+        """Redraw only when a point was added (new batches alone do not change this chart)."""
+        shown = tuple((s.record.run_id, s.color, len(s.record.accuracies)) for s in self.series)
+        if shown != self._drawn:
+            self._drawn = shown
+            super().touch()
+
     def draw(self, plt) -> None:
         plt.title("test accuracy %")
         plt.xlabel("epoch")

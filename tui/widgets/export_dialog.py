@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -64,9 +65,9 @@ class ExportDialog(ModalScreen[Path | None]):
             written = self._write(path, overwrite)
         except FileExistsError:
             self._confirm_for = path
-            error.update(f"[yellow]{path} exists: press enter (or Save) again to overwrite it[/]")
+            error.update(Text(f"{path} exists: press enter (or Save) again to overwrite it", style="yellow"))
             return
         except OSError as problem:
-            error.update(f"[red]cannot write {path}: {problem.strerror or problem}[/]")
+            error.update(Text(f"cannot write {path}: {problem.strerror or problem}", style="red"))
             return
         self.dismiss(written)

@@ -71,7 +71,7 @@ class InspectScreen(Screen):
         self.page = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]{self.record.label}[/] [dim]{self.record.run_id} · loading predictions…[/]", id="inspect-title")
+        yield Static(Text.assemble((self.record.label, "bold"), " ", (f"{self.record.run_id} · loading predictions…", "dim")), id="inspect-title")
         with TabbedContent(id="inspect-tabs"):
             with TabPane("Digits", id="tab-digits"):
                 yield Static("", id="digits-filter")
@@ -146,13 +146,14 @@ class InspectScreen(Screen):
         if self.inspection is None:
             return
         if chosen is None:
-            title.update(f"[b]{self.record.label}[/] [dim]{self.record.run_id}[/] · no stored predictions (no epoch finished)")
+            title.update(Text.assemble((self.record.label, "bold"), " ", (self.record.run_id, "dim"), " · no stored predictions (no epoch finished)"))
             return
         epochs = list(self.inspection.predictions)
-        title.update(
-            f"[b]{self.record.label}[/] · epoch {self.epoch} of {epochs[0]}..{epochs[-1]} · "
-            f"test accuracy {chosen.accuracy * 100:.2f}% · {len(chosen.wrong())} wrong of {len(chosen.labels):,}"
-        )
+        title.update(Text.assemble(  # the run's name is the user's text: never markup
+            (self.record.label, "bold"),
+            f" · epoch {self.epoch} of {epochs[0]}..{epochs[-1]} · "
+            f"test accuracy {chosen.accuracy * 100:.2f}% · {len(chosen.wrong())} wrong of {len(chosen.labels):,}",
+        ))
         from core.inspect import confusion_matrix, per_class_accuracy
 
         matrix = confusion_matrix(chosen)

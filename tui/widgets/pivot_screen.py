@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,7 +22,7 @@ class PivotScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pivot-box"):
-            yield Label(f"{self._title}: test accuracy (%) after each epoch  [dim](esc closes)[/]")
+            yield Label(Text.assemble(self._title, ": test accuracy (%) after each epoch  ", ("(esc closes)", "dim")))
             yield DataTable(id="pivot-table", zebra_stripes=True, cursor_type="row")
 
     def on_mount(self) -> None:
@@ -30,7 +31,7 @@ class PivotScreen(ModalScreen[None]):
         for title in header:
             table.add_column(title, key=title)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))  # a run's name is the user's text: never markup
         table.focus()
 
     def action_dismiss_screen(self) -> None:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.export import STATUS_STYLE, Column, columns_for
+from core.export import STATUS_STYLE, Column, cell_text, columns_for
 from core.results import RunRecord
 
 MARK = "mark"  # key of the colour-dot column
@@ -98,13 +98,13 @@ class ResultsTable(DataTable):
         mark = Text("○" if record.run_id in self._hidden else "●", style=color)
         cells: list = [mark]
         for column in self._columns:
-            text = column.text(column.value(record))
+            text = cell_text(column, record)
             if column.key == "status":
                 cells.append(Text(text, style=STATUS_STYLE.get(text, "")))
             elif column.key == "name":
                 cells.append(Text(text, style=color))
             else:
-                cells.append(Text(text, justify="right") if text[:1].isdigit() else text)
+                cells.append(Text(text, justify="right" if text[:1].isdigit() else "left"))  # never markup
         return cells
 
     def _sorted(self, records: list[RunRecord]) -> list[RunRecord]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, parse_field
+from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, check_resume_path, parse_field
 from core.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
 
 # (field, label, choices or None for a text input). Learning rate and batch size take
@@ -132,7 +133,7 @@ class RunForm(VerticalScroll):
         error = self.query_one(f"#e-{field}", Static)
         if message:
             self.errors[field] = message
-            error.update(f"↳ {message}")
+            error.update(Text(f"↳ {message}"))  # the message quotes what was typed: never markup
         else:
             self.errors.pop(field, None)
             error.update("")
@@ -183,6 +184,7 @@ class RunForm(VerticalScroll):
         values, devices = self._grid()
         try:
             configs = expand_grid(values)
+            check_resume_path(configs[0].resume)
         except ConfigError as bad:
             self.show_error(bad.field, bad.message)
             self.query_one(f"#f-{bad.field}").focus()
