@@ -173,6 +173,8 @@ def show_command(args: argparse.Namespace) -> int:
     except LookupError as missing:
         print(f"mnist-tui: error: {missing}", file=sys.stderr)
         return EXIT_FAILED
+    for warning in stored.warnings:
+        print(f"mnist-tui: warning: {stored.run_id}: {warning}", file=sys.stderr)
     record = RunRecord.from_stored(stored)
     if record.status == "unreadable":
         print(f"mnist-tui: error: {stored.run_id} is unreadable: {record.message}", file=sys.stderr)
