@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import RunConfig
 from core.devices import resolve_device
-from core.events import EpochEnded, RunFailed
+from core.events import EpochEnded, RunFailed, RunFinished
 from core.trainer import run_events
 
 # SEED.md: test accuracy (%) after each of 5 epochs, as the report printed it (whole percent)
@@ -33,6 +33,8 @@ def train(config: RunConfig) -> list[float]:
     for event in run_events(config, f"seed-lr{config.lr:g}-bs{config.batch_size}"):
         if isinstance(event, EpochEnded):
             accuracies.append(event.accuracy * 100)
+        elif isinstance(event, RunFinished):
+            print(f"lr {config.lr:g}, batch {config.batch_size}: {config.epochs} epochs took {event.seconds:.1f} s (test passes included)")
         elif isinstance(event, RunFailed):
             raise SystemExit(f"run failed: {event.message}")
     return accuracies

@@ -83,15 +83,19 @@ class MnistTui(RunActions, ViewActions, App):
         return self.dispatcher.queue
 
     def compose(self) -> ComposeResult:
-        yield StatusLine(id="status")
+        # Kept as attributes: the ticks reach them even while a dialog is on top or the app shuts down.
+        self.status_line, self.table = StatusLine(id="status"), ResultsTable(id="table")
+        self.loss_chart, self.accuracy_chart = LossChart(id="loss-chart"), AccuracyChart(id="accuracy-chart")
+        self.log_pane = RichLog(id="log", max_lines=2000, wrap=False, markup=False)
+        yield self.status_line
         with Horizontal(id="body"):
             yield RunForm(id="form")
             with Vertical(id="monitor"):
                 with Horizontal(id="charts"):
-                    yield LossChart(id="loss-chart")
-                    yield AccuracyChart(id="accuracy-chart")
-                yield ResultsTable(id="table")
-                yield RichLog(id="log", max_lines=2000, wrap=False, markup=False)
+                    yield self.loss_chart
+                    yield self.accuracy_chart
+                yield self.table
+                yield self.log_pane
         yield Static("", id="too-small")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns need the room
 
@@ -119,20 +123,16 @@ class MnistTui(RunActions, ViewActions, App):
         self.screen.set_class(width >= WIDE, "-wide")
         self.screen.set_class(height >= 36, "-tall")
         if small:
-            self.query_one("#too-small", Static).update(
-                f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is {width}x{height}.\n"
-                "Make the window larger (training goes on meanwhile)."
-            )
+            self.query_one("#too-small", Static).update(f"mnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}; this one is "
+                                                        f"{width}x{height}.\nMake the window larger (training goes on meanwhile).")
         self._set_form_open(self.form_open or width >= WIDE, focus=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """No worker fails silently; a device list that cannot be had falls back to the CPU."""
         worker = event.worker
-        if worker.group == "devices" and event.state == WorkerState.SUCCESS:
+        if worker.group == "devices" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.query_one("#form", RunForm).set_devices(worker.result or [("cpu", "cpu")])
-        elif event.state == WorkerState.ERROR:
-            if worker.group == "devices":
-                self.query_one("#form", RunForm).set_devices([("cpu", "cpu")])
+        if event.state == WorkerState.ERROR:
             self.notify(f"{worker.group}: {worker.error}", markup=False, title="background task failed", severity="error", timeout=10)
 
     # ----- runs, as the run store tells them ------------------------------------------------
@@ -216,16 +216,15 @@ class MnistTui(RunActions, ViewActions, App):
     def _flush_ui(self) -> None:
         """The UI tick: at most a few times a second, whatever the event rate."""
         if self._pending_log:  # one write a tick: each write costs the log a layout pass
-            self.query_one("#log", RichLog).write(Text("\n").join(self._pending_log))
+            self.log_pane.write(Text("\n").join(self._pending_log))
             self._pending_log.clear()
         if self._dirty_runs:
-            table = self.query_one("#table", ResultsTable)
             shown = {r.run_id for r in self.visible_records()}
             for run_id in self._dirty_runs & shown:
-                table.update_run(self.records[run_id])
+                self.table.update_run(self.records[run_id])
                 if run_id not in self.hidden:
-                    self.query_one("#loss-chart", LossChart).touch()
-                    self.query_one("#accuracy-chart", AccuracyChart).touch()
+                    self.loss_chart.touch()
+                    self.accuracy_chart.touch()
             self._dirty_runs.clear()
             self._refresh_status(bindings=False)
 
@@ -238,10 +237,10 @@ class MnistTui(RunActions, ViewActions, App):
     def _refresh_runs(self) -> None:
         """Structure changed (run added, ended, hidden): rebuild table and chart series."""
         colors = {run_id: rich_color(i) for run_id, i in self.color_index.items()}
-        self.query_one("#table", ResultsTable).show_runs(self.visible_records(), colors, self.hidden)
+        self.table.show_runs(self.visible_records(), colors, self.hidden)
         series = [Series(r, plot_color(self._color(r.run_id))) for r in self.visible_records() if r.run_id not in self.hidden]
-        self.query_one("#loss-chart", LossChart).show(series)
-        self.query_one("#accuracy-chart", AccuracyChart).show(series)
+        self.loss_chart.show(series)
+        self.accuracy_chart.show(series)
         self._refresh_status()
 
     def _refresh_status(self, bindings: bool = True) -> None:
@@ -251,7 +250,7 @@ class MnistTui(RunActions, ViewActions, App):
         color = rich_color(self._color(current.run_id)) if current else ""
         position = position_text(current, list(self.records.values()), self.queue.started, len(self.queue.running)) if current else ""
         note = idle_note(self.visible_records(), self.view_sweep)
-        self.query_one("#status", StatusLine).show(current, color, position, len(self.queue.waiting), note)
+        self.status_line.show(current, color, position, len(self.queue.waiting), note)
 
     # ----- view actions ------------------------------------------------------------------
     def get_system_commands(self, screen):
