@@ -51,6 +51,7 @@ class RunConfig:
     schedule: str = "constant"  # learning-rate schedule: constant (the seed), step, cosine, onecycle
     sweep: str = ""  # id of the sweep this run belongs to ("" for a single run)
     tensorboard: bool = False  # also write loss/accuracy scalars and the graph for TensorBoard
+    compile: bool = False  # train through torch.compile (CUDA: CUDA graphs); off until a GPU measurement says on
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,7 +163,7 @@ def parse_field(field: str, text: str) -> Any:
         return value
     if field == "resume":
         return text.strip() or None
-    if field == "tensorboard":
+    if field in ("tensorboard", "compile"):
         value = text.strip().lower()
         if value not in ("on", "off", "true", "false", "yes", "no", "1", "0", ""):
             raise ConfigError(field, f"must be on or off, got {text!r}")

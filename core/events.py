@@ -75,6 +75,16 @@ class DeviceSampled(Event):
 
 
 @dataclass(frozen=True)
+class CompileStatus(Event):
+    """torch.compile's one-time compile of the training step: started, done, or failed (then eager)."""
+
+    kind: ClassVar[str] = "compile_status"
+    state: str  # "compiling", "compiled" or "failed"
+    seconds: float  # how long it took (0 while compiling)
+    message: str = ""  # the mode, or why it failed
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
     final_accuracy: float
@@ -102,7 +112,7 @@ class RunFailed(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, BatchLogged, EpochEnded, DeviceSampled, RunFinished, RunStopped, RunFailed)
+    cls.kind: cls for cls in (RunStarted, BatchLogged, EpochEnded, DeviceSampled, CompileStatus, RunFinished, RunStopped, RunFailed)
 }
 END_KINDS = ("run_finished", "run_stopped", "run_failed")
 
@@ -128,6 +138,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "best_accuracy": (0, 1),
     "utilization": (0, 100),
 }
+_CHOICES = {"state": ("compiling", "compiled", "failed")}
 _MAY_BE_NONFINITE = {"loss", "test_loss", "train_loss"}  # a diverging run logs what it saw
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "dict": (dict,)}
 
@@ -144,6 +155,8 @@ def _check_field(kind: str, name: str, annotation: str, value: Any) -> None:
         raise ValueError(f"{kind}.{name} must be {base}, got {type(value).__name__} {str(value)[:40]!r}")
     if base == "str" and len(value) > MAX_TEXT:
         raise ValueError(f"{kind}.{name} is longer than {MAX_TEXT} characters")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ValueError(f"{kind}.{name} must be one of {', '.join(_CHOICES[name])}")
     if base in ("int", "float"):
         if value != value or value in (float("inf"), float("-inf")):
             if name in _MAY_BE_NONFINITE:
@@ -201,4 +214,10 @@ def format_line(event: Event) -> str | None:
         return f"stopped at epoch {event.epoch}, batch {event.batch} ({event.reason}){saved}"
     if isinstance(event, RunFailed):
         return f"failed: {event.message}"
+    if isinstance(event, CompileStatus):
+        if event.state == "compiling":
+            return f"compiling the training step ({event.message})…"
+        if event.state == "compiled":
+            return f"compiled in {event.seconds:.1f} s ({event.message})"
+        return f"warning: torch.compile failed after {event.seconds:.1f} s, training eager instead: {event.message}"
     return None

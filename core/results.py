@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.config import RunConfig
-from core.events import BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.events import BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 
 # queued and running are live states; the rest are final. "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
@@ -34,6 +34,7 @@ class RunRecord:
     started_at: float | None = None
     log_offset: int = 0  # bytes of the stored event log already folded in (for live watching)
     device_stats: DeviceSampled | None = None  # the runner's latest report on its device
+    compiling: bool = False  # torch.compile is compiling the training step now
 
     @property
     def label(self) -> str:
@@ -73,6 +74,8 @@ class RunRecord:
             self.seconds = event.elapsed
         elif isinstance(event, DeviceSampled):
             self.device_stats = event
+        elif isinstance(event, CompileStatus):
+            self.compiling = event.state == "compiling"
         elif isinstance(event, RunFinished):
             self.status, self.seconds, self.checkpoint = "done", event.seconds, event.checkpoint
         elif isinstance(event, RunStopped):

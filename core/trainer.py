@@ -8,6 +8,8 @@ log window; `cancel` (a plain threading.Event) is checked between batches.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,11 +24,12 @@ from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
 from core.devices import device_name, resolve_device
 from core.device_stats import sample as sample_device
-from core.events import MAX_EPOCH, BatchLogged, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.events import MAX_EPOCH, BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
 from core.stop import StopRequest
 
+GPU_MEMORY_FRACTION_ENV = "MNIST_TUI_GPU_MEMORY_FRACTION"  # e.g. 0.5: this run may use half the GPU's memory
 BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
 DEVICE_SAMPLE_S = 20.0  # the device panel's facts: a few times a minute, at the next log window
@@ -134,6 +137,11 @@ class TrainingRun:
             self.model = build_model(config.model)
         self.model.to(self.device).train()
         self.optimizer = make_optimizer(self.model, config)
+        self.loss_fn = self._eager_loss  # torch.compile's version replaces it at the first batch (--compile)
+        self.compile_pending, self.cuda_graphs = config.compile, False
+        fraction = os.environ.get(GPU_MEMORY_FRACTION_ENV)
+        if fraction and self.device.type == "cuda":  # a share of a GPU others use too (and the OOM test)
+            torch.cuda.set_per_process_memory_fraction(float(fraction), self.device)
         on_gpu = self.device.type == "cuda"
         self.generator = torch.Generator(device=self.device if on_gpu else "cpu").manual_seed(config.seed)
         self.start_accuracy = None
@@ -238,7 +246,7 @@ class TrainingRun:
 
     def train(self, epoch: int) -> Iterator[BatchLogged]:
         """One epoch; yields a BatchLogged every log window; returns the mean loss, None if cancelled."""
-        model, optimizer, split, config = self.model, self.optimizer, self.train_split, self.config
+        optimizer, split, config = self.optimizer, self.train_split, self.config
         device = self.device
         window_loss = torch.zeros((), device=device)
         epoch_loss = torch.zeros((), device=device)
@@ -257,11 +265,11 @@ class TrainingRun:
                 for group in optimizer.param_groups:
                     group["lr"] = lr
             index = index.to(device, non_blocking=True)
-            loss = F.cross_entropy(model(split.images[index]), split.labels[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss = loss.detach()
+            if self.compile_pending:
+                loss = yield from self._first_compiled_step(split.images[index], split.labels[index])
+                window_t0 = time.perf_counter()  # the window's speed is training's, not the compiler's
+            else:
+                loss = self._step(split.images[index], split.labels[index])
             window_loss += loss
             epoch_loss += loss
             window_batches += 1
@@ -291,6 +299,41 @@ class TrainingRun:
         mean_epoch = epoch_loss.item() / self._last_batch
         self._check_finite(mean_epoch, epoch, self._last_batch)
         return mean_epoch
+
+    def _eager_loss(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.model(images), labels)
+
+    def _step(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """One optimisation step; the loss stays on the device."""
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # a new iteration: CUDA graph outputs may be reused
+        loss = self.loss_fn(images, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def _first_compiled_step(self, images: torch.Tensor, labels: torch.Tensor) -> Iterator[Event]:
+        """Compile the forward and backward pass (a one-time cost, reported), falling back to eager if
+        that fails. On CUDA, mode reduce-overhead replays CUDA graphs: at batch 64 a GPU otherwise waits
+        on Python to launch ~100 small kernels a step. (The CUDA branch has not run on a GPU yet.)"""
+        self.compile_pending = False
+        mode = "reduce-overhead" if self.device.type == "cuda" else "default"
+        yield CompileStatus(self.run_id, "compiling", 0.0, f"torch.compile, mode {mode}")
+        t0 = time.perf_counter()
+        try:
+            self.loss_fn = torch.compile(self._eager_loss, mode=mode)
+            self.cuda_graphs = self.device.type == "cuda"
+            loss = self._step(images, labels)
+            loss.item()  # wait for it: the compile and the first step are done
+        except Exception as problem:  # no compiler, an unsupported op...: train all the same
+            self.loss_fn, self.cuda_graphs = self._eager_loss, False
+            reason = " ".join(f"{type(problem).__name__}: {problem}".split())[:300]
+            print(f"mnist-tui: warning: torch.compile failed ({reason}); training eager instead", file=sys.stderr, flush=True)
+            yield CompileStatus(self.run_id, "failed", round(time.perf_counter() - t0, 3), reason)
+            return self._step(images, labels)
+        yield CompileStatus(self.run_id, "compiled", round(time.perf_counter() - t0, 3), f"mode {mode}")
+        return loss
 
     def _device_sample(self) -> DeviceSampled:
         self._sampled_at = time.perf_counter()

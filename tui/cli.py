@@ -38,8 +38,9 @@ _CONFIG_FLAGS = {
     "--resume": ("resume", "start from this checkpoint's weights"),
     "--schedule": ("schedule", "learning-rate schedule: constant, step, cosine or onecycle"),
     "--tensorboard": ("tensorboard", "also write TensorBoard event files into the run's folder (needs the tensorboard extra)"),
+    "--compile": ("compile", "train through torch.compile (on CUDA with CUDA graphs); eager again, with a warning, if it fails"),
 }
-_SWITCHES = {"--tensorboard"}  # flags without a value
+_SWITCHES = {"--tensorboard", "--compile"}  # flags without a value
 # Every field is a flag, but `sweep`, which `mnist-tui sweep` sets itself.
 assert {field for field, _ in _CONFIG_FLAGS.values()} == set(FIELD_NAMES) - {"sweep"}
 _FLAG_FOR_FIELD = {field: flag for flag, (field, _) in _CONFIG_FLAGS.items()}

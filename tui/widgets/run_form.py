@@ -35,6 +35,7 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("name", "name", None),
     ("resume", "resume from", None),  # a checkpoint path, e.g. runs/<id>/checkpoint.pt
     ("tensorboard", "tensorboard", ("off", "on")),
+    ("compile", "compile", ("off", "on")),  # torch.compile (CUDA graphs on a GPU)
 ]
 class FormSelect(Select):
     """A Select that leaves up/down to form navigation; enter or space opens its list."""

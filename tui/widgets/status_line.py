@@ -48,6 +48,8 @@ class StatusLine(Static):
         batch, per_epoch = current.last_batch, current.batches_per_epoch
         if current.status == "queued" or per_epoch is None:
             text.append(" · loading data…")
+        elif current.compiling:
+            text.append(" · compiling the training step…")
         else:
             epoch = batch.epoch if batch else current.start_epoch + 1
             last = current.start_epoch + current.config.epochs
