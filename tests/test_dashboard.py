@@ -77,7 +77,7 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
     async with app.run_test(size=(120, 36)) as pilot:
         await start(pilot, app, log_every="2")
         await wait_for(pilot, lambda: [r.status for r in app.records.values()] == ["done"])
-        await pilot.pause(0.7)  # one chart redraw tick (0.5 s)
+        await wait_for(pilot, lambda: not app.loss_chart._dirty and not app.accuracy_chart._dirty, timeout=5)  # redrawn
         (log_file,) = runs_dir.glob("*/events.jsonl")  # the events exactly as the trainer sent them
         events = [event_from_dict(json.loads(line)) for line in log_file.read_text().splitlines()]
         epochs = {e.epoch: e.accuracy for e in events if e.kind == "epoch_ended"}

@@ -28,8 +28,7 @@ async def test_a_run_written_live_by_another_process_shows_up_live(runs_dir):
         finally:
             process.wait(timeout=120)
         assert sorted(record.accuracies) == [1, 2] and len(record.losses) == 20
-        await pilot.pause(1.2)
-        assert table(app).row_texts()[0][1] == "done"
+        await wait_for(pilot, lambda: table(app).row_texts()[0][1] == "done", timeout=5)
 
 
 async def test_a_failing_run_is_marked_failed_and_the_queue_goes_on(runs_dir, tmp_path):

@@ -66,7 +66,7 @@ def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):
     for attempt in range(4):
         process = subprocess.Popen([sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE, text=True)
         process.stdout.readline()  # one checkpoint is complete
-        time.sleep(0.3 + 0.1 * attempt)
+        time.sleep(0.3 + 0.1 * attempt)  # not a wait for a condition: the moment of the kill (no deadline needed)
         process.kill()
         process.wait()
         leftovers = list(tmp_path.glob(".checkpoint.pt.*.tmp"))

@@ -62,7 +62,7 @@ def _drain(terminal, seconds):
         try:
             os.read(terminal, 65536)
         except (BlockingIOError, OSError):
-            time.sleep(0.05)
+            time.sleep(0.05)  # nothing to read yet: poll again until the deadline
 
 
 def _exit_time(pid, timeout):

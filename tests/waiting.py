@@ -14,4 +14,4 @@ def wait_until(condition, timeout: float, what: str = "the condition", poll_s: f
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll_s)
+        time.sleep(poll_s)  # poll again until the deadline
