@@ -81,7 +81,24 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
         return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays}
 
 
+def dashboard_round(config: RunConfig, warm: bool = True) -> dict:
+    """One dashboard round in a process of its own, as `mnist-tui` runs: its UI thread at lowered
+    priority (the runners it starts keep theirs), which the headless rounds must not inherit."""
+    mode = "--warm-round" if warm else "--cold-round"
+    result = subprocess.run([sys.executable, __file__, mode, json.dumps(config.to_dict())], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def one_round(config_json: str, warm: bool) -> None:
+    from core.launcher import lower_thread_priority
+
+    lower_thread_priority()
+    print(json.dumps(asyncio.run(with_dashboard(RunConfig.from_dict(json.loads(config_json)), warm))))
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] in ("--warm-round", "--cold-round"):
+        return one_round(sys.argv[2], sys.argv[1] == "--warm-round")
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--device", default="auto")
@@ -97,7 +114,7 @@ def main() -> None:
     results: dict[str, list] = {"headless": [], "dashboard": [], "warm": [], "delays": []}
     for round_ in range(1, args.rounds + 1):
         results["headless"].append(headless(config))
-        run = asyncio.run(with_dashboard(config))
+        run = dashboard_round(config)
         results["dashboard"].append(run["samples"])
         results["warm"].append(run["to_started"])
         results["delays"] += run["delays"]
@@ -106,8 +123,8 @@ def main() -> None:
     print(f"median: headless {bare:,.0f} samples/s, dashboard {attached:,.0f} samples/s")
     print(f"ratio dashboard/headless: {attached / bare:.3f} (dashboard costs {(1 - attached / bare) * 100:.1f}%; goal < 3%)")
     small = config.with_values(train_size=64 * 4, test_size=100, log_every=1)
-    cold = [asyncio.run(with_dashboard(small, warm=False))["to_started"] for _ in range(2)]
-    warm = [asyncio.run(with_dashboard(small))["to_started"] for _ in range(2)] + results["warm"]
+    cold = [dashboard_round(small, warm=False)["to_started"] for _ in range(2)]
+    warm = [dashboard_round(small)["to_started"] for _ in range(2)] + results["warm"]
     print(f"enter -> run_started on screen: warm median {statistics.median(warm):.2f} s (goal < 1 s), cold median {statistics.median(cold):.2f} s")
     delays = sorted(results["delays"])
     if delays:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -26,6 +27,21 @@ from core.events import END_KINDS, Event, RunFailed, event_from_dict
 from core.store import RUNNER_LOG
 
 _numbers = itertools.count(1)
+# Runners are started from this one thread: a child takes the scheduling priority of the thread
+# that starts it, and the dashboard lowers its UI thread's (lower_thread_priority), not theirs.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnist-tui-spawner")
+
+
+def lower_thread_priority(niceness: int = 10) -> bool:
+    """Let training have the CPU first: on a machine whose cores torch keeps busy (a CPU run), the
+    calling thread (the dashboard's UI) runs when they wait. Linux niceness is per thread; runners
+    started later from the spawner thread keep the usual priority. Start the spawner first."""
+    _SPAWNER.submit(lambda: None).result()
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        return True
+    except (AttributeError, OSError):
+        return False
 STARTED: list["Runner"] = []  # every runner this process started (tests stop the ones left over)
 
 
@@ -56,14 +72,15 @@ class Runner:
     def __init__(self, log_dir: Path, python: str = sys.executable, print_events: bool = False) -> None:
         self.log_path = log_dir / f"runner-{os.getpid()}-{next(_numbers)}-{secrets.token_hex(3)}.log"
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
+            self.process = _SPAWNER.submit(
+                subprocess.Popen,
                 [python, "-m", "core.runner", "--log", str(self.log_path)] + (["--print-events"] if print_events else []),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 start_new_session=True,  # no SIGHUP, no Ctrl+C from the dashboard's terminal
                 close_fds=True,
-            )
+            ).result()
         self.run_folders: list[Path] = []  # the runs it was handed
         STARTED.append(self)
 

@@ -24,11 +24,10 @@ from core.config import RunConfig
 from core.data import DataError, load_split
 from core.events import EpochEnded, RunFailed, RunStarted
 from core.export import ExportRefused, csv_text, write_csv
-from core.results import RunRecord, load_records
+from core.results import load_records
 from core.store import RunStore, new_run_id, read_run
 from tests.synthetic import SEED_RUNS, write_seed_runs
 from tests.test_dashboard import make_app, table, wait_for
-from tests.waiting import wait_until
 from tui import cli as cli_module
 
 CLI = [sys.executable, "-m", "tui"]

@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from core.config import RunConfig
 from core.dispatch import Dispatcher
+from core.launcher import lower_thread_priority
 from core.follow import fold
 from core.results import RunRecord
 from core.store import RunStore, resolve_runs_dir
@@ -65,6 +66,7 @@ class MnistTui(RunActions, ViewActions, App):
         self.store = RunStore(resolve_runs_dir(runs_dir))
         self.data_dir = data_dir
         self.dispatcher = Dispatcher(self.store, data_dir, warm=warm)
+        self.queue = self.dispatcher.queue  # the same object: the queue lives in core
         self.device_probe = device_probe or self.dispatcher.launcher.devices  # the runner lists them: torch stays out
         self.watcher = RunWatcher(self, self.store)
         self.guard = TerminalGuard(self.leave) if handle_signals else None
@@ -77,10 +79,6 @@ class MnistTui(RunActions, ViewActions, App):
         self._pending_log: list = []
         self.form_open = False
         self._quitting = False
-
-    @property
-    def queue(self):
-        return self.dispatcher.queue
 
     def compose(self) -> ComposeResult:
         # Kept as attributes: the ticks reach them even while a dialog is on top or the app shuts down.
@@ -110,6 +108,7 @@ class MnistTui(RunActions, ViewActions, App):
         self.set_interval(WATCH_INTERVAL_S, self._watch)
         if self.guard is not None:
             self.guard.install()
+            lower_thread_priority()  # the real terminal app: training gets the CPU first
 
     def on_unmount(self) -> None:
         self.dispatcher.close()  # the warm runner exits; runs train on
@@ -227,6 +226,8 @@ class MnistTui(RunActions, ViewActions, App):
                     self.accuracy_chart.touch()
             self._dirty_runs.clear()
             self._refresh_status(bindings=False)
+        self.loss_chart.redraw_if_due()
+        self.accuracy_chart.redraw_if_due()
 
     def visible_records(self) -> list[RunRecord]:
         """The runs in view: all, or one sweep's (`g`). Table, charts, pivot and export follow it."""

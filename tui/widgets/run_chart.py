@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual_plotext import PlotextPlot
@@ -18,16 +19,18 @@ class Series:
 
 
 class RunChart(PlotextPlot):
-    """Subclasses draw `self.series` in `draw()`; callers only say `show(series)` or `touch()`."""
+    """Subclasses draw `self.series` in `draw()`; callers say `show(series)` or `touch()`, and the
+    app's UI tick calls `redraw_if_due()` (no timer of its own: fewer wake-ups beside training)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.series: list[Series] = []
         self._dirty = True
+        self._drawn_at = float("-inf")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.set_interval(REDRAW_INTERVAL_S, self._redraw_if_dirty)
+    def redraw_if_due(self) -> None:
+        if self._dirty and time.monotonic() - self._drawn_at >= REDRAW_INTERVAL_S:
+            self._redraw_if_dirty()
 
     def show(self, series: list[Series]) -> None:
         self.series = series
@@ -45,6 +48,7 @@ class RunChart(PlotextPlot):
         if not self._dirty:
             return
         self._dirty = False
+        self._drawn_at = time.monotonic()
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
