@@ -299,3 +299,24 @@ def test_a_parallel_headless_sweep_trains_each_slot_in_a_runner_process(runs_dir
     pids = {json.loads((f / "runner.json").read_text())["pid"] for f in folders}
     assert len(pids) == 2  # two runner processes, neither of them the CLI itself
     assert "best:" in result.stdout
+
+
+def test_the_dashboard_process_never_imports_torch_while_its_run_trains(runs_dir):
+    """Devices come from the warm runner, training from runners: the dashboard stays torch-free."""
+    code = (
+        "import asyncio, sys\n"
+        "from core.config import RunConfig\n"
+        "from tui.app import create_app\n"
+        "async def main():\n"
+        "    app = create_app(runs_dir=sys.argv[1])\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        (run_id,) = app.start_sweep([RunConfig(train_size=640, test_size=200, epochs=1, log_every=5)])\n"
+        "        for _ in range(1200):\n"
+        "            if app.records[run_id].finished and app.query_one('#form').query_one('#f-device').value != 'loading':\n"
+        "                break\n"
+        "            await pilot.pause(0.1)\n"
+        "        print(app.records[run_id].status, 'torch' in sys.modules)\n"
+        "asyncio.run(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(runs_dir)], capture_output=True, text=True, timeout=180)
+    assert result.stdout.split()[-2:] == ["done", "False"], result.stdout + result.stderr
