@@ -5,7 +5,10 @@
         events.jsonl     one JSON event per line, flushed as it is written
         runner.json      who writes it: {"pid", "host", "start_time"} (see core.control)
         runner.log       a runner process's stderr (a crash trace ends up here)
-        checkpoint.pt    the latest weights (written atomically by core.checkpoint)
+        stop-request.json  why a stop was asked for (core.control), read by the runner
+        checkpoint.pt    the weights after the last finished epoch (atomic, by core.checkpoint)
+        best.pt          the weights of the best test accuracy so far
+        predictions-epoch-N.pt  every test image's predicted class and confidence (core.inspect)
 
 Ids sort by start time and carry the run's name. Reading is forgiving: a torn last line
 (the process was killed mid-write) is skipped with a warning, an unreadable run is listed as
