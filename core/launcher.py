@@ -228,3 +228,7 @@ class Launcher:
             self.warm = None
         for runner in set(self.by_run.values()):
             runner.release()
+        try:
+            self.log_dir.rmdir()  # empty once every runner moved its log into its run's folder
+        except OSError:
+            pass  # a runner still starting keeps its first log there until its run's folder exists
