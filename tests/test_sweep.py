@@ -126,3 +126,23 @@ def test_comparison_table_has_the_seeds_shape():
     assert header == ["#", "lr", "batch", "opt", "model", "ep 1", "ep 2", "best", "status"]
     assert rows[0] == ["1", "0.01", "64", "sgd", "cnn", "98.00", "99.00", "99.00", "done"]
     assert rows[1][5:8] == ["97.00", "", "97.00"]
+
+
+def test_a_sweep_printed_into_a_file_shows_every_number_whole(runs_dir):
+    """Under nohup with output to a file, the closing table is as wide as it needs: no `98.…`, no `0.0…`."""
+    import re
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "sweep", "--lr", "0.001,0.0001", "--train-size", "640", "--test-size", "200",
+         "--epochs", "2", "--log-every", "5", "--name", "a long name that would crowd an 80-column table out",
+         "--runs-dir", str(runs_dir)],
+        capture_output=True, text=True, timeout=240, env={k: v for k, v in __import__("os").environ.items() if k != "COLUMNS"},
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout[result.stdout.index("test accuracy (%) after each epoch"):]
+    assert "…" not in table
+    rows = [line for line in table.splitlines() if re.match(r"│ [12] ", line)]
+    assert len(rows) == 2 and "0.0001" in rows[1] and "0.001" in rows[0]
+    assert all(len(re.findall(r"\b\d{1,3}\.\d\d\b", row)) == 3 for row in rows)  # ep 1, ep 2 and best, whole

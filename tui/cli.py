@@ -135,6 +135,7 @@ def runs_command(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from core.export import STATUS_STYLE
+    from tui.renderables import print_table
 
     store, records = _stored_records(args)
     if not records:
@@ -142,7 +143,7 @@ def runs_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     table = Table(title=Text(f"runs in {store.root}"), title_justify="left")
     table.add_column("run", overflow="fold", ratio=2)
-    table.add_column("config", ratio=2)
+    table.add_column("config", ratio=2, overflow="fold")  # holds numbers: folded, never cut
     for title in ("epochs", "best %", "final %"):
         table.add_column(title, justify="right", no_wrap=True)
     table.add_column("status", ratio=1)
@@ -152,7 +153,7 @@ def runs_command(args: argparse.Namespace) -> int:
         config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
         status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.message}" if r.status in ("failed", "unreadable") else "")
         table.add_row(Text(r.run_id), Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
-    Console().print(table)
+    print_table(Console(), table)
     return EXIT_OK
 
 
@@ -166,7 +167,7 @@ def show_command(args: argparse.Namespace) -> int:
     from core.results import RunRecord
     from core.store import RunStore, resolve_runs_dir
     from core.summary import summarize
-    from tui.renderables import config_table, confusion_table, digit_card, epochs_table, summary_table
+    from tui.renderables import config_table, confusion_table, digit_card, epochs_table, print_table, summary_table
 
     console = Console()
     try:
@@ -180,10 +181,10 @@ def show_command(args: argparse.Namespace) -> int:
     if record.status == "unreadable":
         print(f"mnist-tui: error: {stored.run_id} is unreadable: {record.message}", file=sys.stderr)
         return EXIT_FAILED
-    console.print(config_table(record))
-    console.print(epochs_table(record))
+    print_table(console, config_table(record))
+    print_table(console, epochs_table(record))
     rows, total = summarize(record.config.model)
-    console.print(summary_table(rows, total, record.config.model))
+    print_table(console, summary_table(rows, total, record.config.model))
     predictions = load_predictions(stored.path)
     if not predictions:
         console.print("[yellow]no stored predictions (the run ended before its first test pass, or predates them)[/]")
@@ -194,7 +195,7 @@ def show_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     chosen = predictions[epoch]
     matrix = confusion_matrix(chosen)
-    console.print(confusion_table(matrix, per_class_accuracy(matrix), epoch))
+    print_table(console, confusion_table(matrix, per_class_accuracy(matrix), epoch))
     wrong = chosen.wrong()
     console.print(f"{len(wrong)} of {len(chosen.labels):,} test digits misclassified after epoch {epoch}")
     if wrong and args.digits > 0:
@@ -337,6 +338,7 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
     from core.session import recorded_run
     from core.store import RunStore, resolve_runs_dir
     from core.sweep import best_run, comparison_table, run_sweep
+    from tui.renderables import print_table
 
     signals = _stop_signals()
     cancel = signals.current
@@ -377,7 +379,7 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
             table.add_column(title, justify="left" if title in ("status", "name", "opt", "model") else "right")
         for row in rows:
             table.add_row(*(Text(cell) for cell in row))  # names are the user's text: never markup
-        Console().print(table)
+        print_table(Console(), table)
         best = best_run(list(records.values()))
         if best is not None:
             _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")

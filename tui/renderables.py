@@ -5,7 +5,9 @@ Rich only (no Textual, no torch): images arrive as nested lists of 0..255 grey l
 
 from __future__ import annotations
 
-from rich.console import Group
+import re
+
+from rich.console import Console, Group
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -94,3 +96,26 @@ def summary_table(rows, total: int, model_name: str) -> Table:
         table.add_row(row.name, kind, "x".join(map(str, row.output_shape)), f"{row.parameters:,}" if row.parameters else "")
     table.add_row("", "total", "", f"{total:,}", style="bold")
     return table
+
+
+_NUMBER = re.compile(r"[-+]?[\d.,]+(e[-+]?\d+)?%?")
+
+
+def keep_numbers_whole(table: Table) -> Table:
+    """A printed number is never cut to `98.…`: a column of numbers keeps its widest cell's width
+    (text columns fold instead when the terminal is narrow)."""
+    for column in table.columns:
+        cells = [str(cell).strip() for cell in column._cells if str(cell).strip()]
+        if cells and all(_NUMBER.fullmatch(cell) for cell in cells):
+            column.min_width = max(len(cell) for cell in cells)
+            column.no_wrap = True
+    return table
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print with every number whole; into a file or pipe at the width the table needs (not 80)."""
+    keep_numbers_whole(table)
+    if not console.is_terminal:
+        needed = Console(width=10_000).measure(table).maximum
+        console = Console(file=console.file, width=max(console.width, needed), force_terminal=False)
+    console.print(table)
