@@ -76,9 +76,11 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
             while record.batches_per_epoch is None and not record.finished:
                 await asyncio.sleep(0.01)
             to_started = time.perf_counter() - t0
+            cpu0, wall0 = time.process_time(), time.perf_counter()  # the dashboard process's own CPU
             while not record.finished:
                 await asyncio.sleep(0.1)
-        return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays}
+            cpu_share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays, "cpu_share": cpu_share}
 
 
 def dashboard_round(config: RunConfig, warm: bool = True) -> dict:
@@ -111,17 +113,19 @@ def main() -> None:
                        train_size=int(args.train_size), log_every=int(args.log_every))
     print(f"{config.model}, batch 64, {config.train_size} images x {config.epochs} epochs, loss every {config.log_every} batches, "
           f"device {args.device}, {args.rounds} rounds")
-    results: dict[str, list] = {"headless": [], "dashboard": [], "warm": [], "delays": []}
+    results: dict[str, list] = {"headless": [], "dashboard": [], "warm": [], "delays": [], "cpu": []}
     for round_ in range(1, args.rounds + 1):
         results["headless"].append(headless(config))
         run = dashboard_round(config)
         results["dashboard"].append(run["samples"])
         results["warm"].append(run["to_started"])
         results["delays"] += run["delays"]
+        results["cpu"].append(run["cpu_share"])
         print(f"round {round_}: headless {results['headless'][-1]:9,.0f} samples/s   dashboard {results['dashboard'][-1]:9,.0f} samples/s")
     bare, attached = (statistics.median(results[k]) for k in ("headless", "dashboard"))
     print(f"median: headless {bare:,.0f} samples/s, dashboard {attached:,.0f} samples/s")
     print(f"ratio dashboard/headless: {attached / bare:.3f} (dashboard costs {(1 - attached / bare) * 100:.1f}%; goal < 3%)")
+    print(f"the dashboard process's own CPU while the run trained: median {statistics.median(results['cpu']) * 100:.1f}% of one core")
     small = config.with_values(train_size=64 * 4, test_size=100, log_every=1)
     cold = [dashboard_round(small, warm=False)["to_started"] for _ in range(2)]
     warm = [dashboard_round(small)["to_started"] for _ in range(2)] + results["warm"]
