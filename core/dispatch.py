@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from core.config import RunConfig
 from core.control import ControlError, request_stop
@@ -23,7 +22,6 @@ class Dispatcher:
         self.store = store
         self.queue = RunQueue()
         self.launcher = Launcher(store.root, data_dir, python, warm)
-        self.own: set[str] = set()  # runs this dashboard started (or queued)
 
     def submit(self, configs: list[RunConfig], devices: list[str] | None = None) -> list[tuple[str, RunConfig]]:
         """Queue runs; with several devices, one trains on each at a time (a device may repeat)."""
@@ -31,7 +29,6 @@ class Dispatcher:
         queued = []
         for config in configs:
             run_id = new_run_id(config)
-            self.own.add(run_id)
             self.queue.add(Job(run_id, config, slots) if slots else Job(run_id, config))
             queued.append((run_id, config))
         return queued
@@ -72,15 +69,13 @@ class Dispatcher:
         else:
             request_stop(self.store.root / run_id, reason)
 
-    def stop_own(self, reason: str) -> int:
-        stopped = 0
+    def stop_own(self, reason: str) -> None:
+        """Stop every run this dashboard trains (one that has just ended needs nothing)."""
         for run_id in list(self.queue.running):
             try:
                 self.stop(run_id, reason)
-                stopped += 1
             except ControlError:
                 pass
-        return stopped
 
     def hand_over(self) -> int:
         """On quit: the waiting runs go to detached runners (one per slot), after the run each slot trains now."""
@@ -96,7 +91,3 @@ class Dispatcher:
 
     def close(self) -> None:
         self.launcher.close()
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.store.root

@@ -112,6 +112,17 @@ class Runner:
             return False
         return True
 
+    def hand_jobs(self, runs_dir: Path, data_dir: str | os.PathLike | None, jobs: list[tuple[str, RunConfig]], after: Iterable[str] = ()) -> bool:
+        """Give it runs to train one after another (the job line core.runner reads), with absolute paths."""
+        runs_dir = Path(runs_dir).absolute()
+        self.run_folders = [runs_dir / run_id for run_id, _ in jobs]
+        return self.hand({
+            "runs_dir": str(runs_dir),
+            "data_dir": str(Path(data_dir).absolute()) if data_dir else None,
+            "jobs": [{"run_id": run_id, "config": config.to_dict()} for run_id, config in jobs],
+            "after": list(after),
+        })
+
     def log_tail(self) -> str:
         """The last lines it wrote: its run's runner.log once it has one, else its first log."""
         for folder in reversed(self.run_folders):
@@ -142,9 +153,7 @@ def runner_events(
     """
     log_dir = Path(tempfile.mkdtemp(prefix="mnist-tui-runner-"))
     runner = Runner(log_dir, python, print_events=True)
-    runner.run_folders = [Path(runs_dir).absolute() / run_id]
-    runner.hand({"runs_dir": str(Path(runs_dir).absolute()), "data_dir": str(data_dir) if data_dir else None,
-                 "jobs": [{"run_id": run_id, "config": config.to_dict()}], "after": []})
+    runner.hand_jobs(runs_dir, data_dir, [(run_id, config)])
 
     def forward_cancel() -> None:
         while runner.exit_code() is None:
@@ -180,7 +189,7 @@ class Launcher:
     def __init__(self, runs_dir: Path, data_dir: str | os.PathLike | None = None, python: str = sys.executable, warm: bool = True) -> None:
         self.keep_warm = warm  # False: each run gets a runner started for it (its first seconds import torch)
         self.runs_dir = Path(runs_dir).absolute()
-        self.data_dir = str(Path(data_dir).absolute()) if data_dir else None
+        self.data_dir = data_dir  # made absolute in each job line (runners may not share our cwd forever)
         self.python = python
         self.log_dir = Path(tempfile.mkdtemp(prefix="mnist-tui-runners-"))
         self.warm: Runner | None = None
@@ -207,13 +216,7 @@ class Launcher:
         jobs = list(jobs)
         runner = self.warm if self.warm is not None and self.warm.exit_code() is None else Runner(self.log_dir, self.python)
         self.warm = None
-        runner.run_folders = [self.runs_dir / run_id for run_id, _ in jobs]
-        runner.hand({
-            "runs_dir": str(self.runs_dir),
-            "data_dir": self.data_dir,
-            "jobs": [{"run_id": run_id, "config": config.to_dict()} for run_id, config in jobs],
-            "after": list(after),
-        })
+        runner.hand_jobs(self.runs_dir, self.data_dir, jobs, after)
         for run_id, _ in jobs:
             self.by_run[run_id] = runner
         if warm_next:
