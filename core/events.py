@@ -33,6 +33,7 @@ class RunStarted(Event):
     started_at: float  # unix time at elapsed 0: an event happened at started_at + its elapsed
     start_epoch: int = 0  # epochs already trained by the checkpoint this run resumed from
     start_accuracy: float | None = None  # the resumed weights' test accuracy, measured before training
+    torch_version: str = ""  # torch.__version__ of the process that trained ("" in logs from before it was kept)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""The results table as text cells, shared by the dashboard's table and the CSV export.
+"""CSV export: every run as a full record, or one row per configuration (mean, std, n).
 
-One function formats every cell, so the CSV holds exactly what the table shows: numbers as
-plain numbers (accuracies in percent, time in seconds), no units inside cells.
+A run's row holds every configuration field, its status and reason, when it started, how long
+it took, the accuracy and test loss after each epoch, best and final, and the torch version that
+trained it. Column names are stable (listed in the README); numbers are written exactly (`repr`,
+accuracies as fractions 0..1, seconds as seconds), so a row read back equals the run's record.
+A cell for something that did not happen (an epoch not reached, an unreadable run's config) is
+empty, never a default.
 """
 
 from __future__ import annotations
@@ -11,76 +15,13 @@ import io
 import os
 import re
 import stat
-from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 from core.atomic import atomic_write
+from core.groups import GROUP_FIELDS, group_runs
 from core.results import RunRecord
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # stable id (the DataTable column key)
-    title: str  # header in the table and the CSV
-    value: Callable[[RunRecord], object]  # raw value, for sorting
-    text: Callable[[object], str]  # how the value is written
-    width: int  # display width in the dashboard's table (fixed: live updates never relayout)
-
-
-def _percent(value) -> str:
-    return "" if value is None else f"{value * 100:.2f}"
-
-
-def _plain(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _seconds(value) -> str:
-    return "" if value is None else f"{value:.1f}"
-
-
-def _lr(value) -> str:
-    return f"{value:g}"
-
-
-# Rich styles of the statuses, shared by the dashboard's table and `mnist-tui runs`.
-STATUS_STYLE = {
-    "queued": "dim",
-    "running": "bold",
-    "done": "green",
-    "stopped": "yellow",
-    "failed": "bold red",
-    "interrupted": "yellow",
-    "unreadable": "red",
-}
-
-
-# In display order: what matters at 80 columns comes first.
-BASE_COLUMNS = [
-    Column("name", "name", lambda r: r.label, _plain, 20),
-    Column("status", "status", lambda r: r.status, _plain, 11),
-    Column("lr", "lr", lambda r: r.config.lr, _lr, 7),
-    Column("batch_size", "bs", lambda r: r.config.batch_size, _plain, 4),
-    Column("final", "final%", lambda r: r.final, _percent, 6),
-    Column("best", "best%", lambda r: r.best, _percent, 6),
-    Column("model", "model", lambda r: r.config.model, _plain, 5),
-    Column("optimizer", "opt", lambda r: r.config.optimizer, _plain, 4),
-    Column("epochs", "epochs", lambda r: r.config.epochs, _plain, 6),
-    Column("seconds", "time_s", lambda r: r.seconds, _seconds, 7),
-    Column("schedule", "sched", lambda r: r.config.schedule, _plain, 8),
-    Column("sweep", "sweep", lambda r: r.config.sweep or None, _plain, 21),
-]
-
-
-def epoch_column(epoch: int) -> Column:
-    return Column(f"epoch_{epoch}", f"ep{epoch}%", lambda r, e=epoch: r.accuracies.get(e), _percent, 6)
-
-
-def columns_for(records: Iterable[RunRecord]) -> list[Column]:
-    """The base columns plus one accuracy column per epoch any run has (or will have)."""
-    last = max((max(r.start_epoch + r.config.epochs, r.last_epoch) for r in records), default=0)
-    return BASE_COLUMNS + [epoch_column(e) for e in range(1, last + 1)]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -94,23 +35,109 @@ def neutralise(cell: str) -> str:
     return cell
 
 
-def cell_text(column: Column, record: RunRecord) -> str:
-    """A cell as the table and the CSV show it; an unreadable run has only its name and status
-    (its configuration is unknown: no made-up defaults)."""
-    if record.status == "unreadable" and column.key not in ("name", "status"):
+# Every RunConfig field, in the order a reader compares runs by.
+CONFIG_COLUMNS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "momentum", "weight_decay", "schedule",
+                  "seed", "train_size", "test_size", "log_every", "resume", "compile", "tensorboard", "sweep", "device_requested")
+RUN_COLUMNS = ("run_id", "name", "status", "reason", "started_at", "seconds", *CONFIG_COLUMNS,
+               "device", "device_name", "train_images", "test_images", "torch_version",
+               "best_accuracy", "best_epoch", "final_accuracy", "final_epoch")
+EPOCH_COLUMNS = ("accuracy_ep{}", "test_loss_ep{}")  # per epoch, after the columns above
+GROUP_COLUMNS = (*GROUP_FIELDS, "n", "seeds", "run_ids", "statuses", "best_mean", "best_std", "final_mean", "final_std")
+GROUP_EPOCH_COLUMNS = ("accuracy_ep{}_mean", "accuracy_ep{}_std", "accuracy_ep{}_n", "accuracy_ep{}_min", "accuracy_ep{}_max")
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _last_epoch(records) -> int:
+    return max((r.last_epoch for r in records), default=0)
+
+
+def run_values(record: RunRecord) -> dict[str, Any]:
+    """A run's record as the CSV row holds it (before formatting): None where nothing happened."""
+    unreadable = record.status == "unreadable"
+    config = {} if unreadable else record.config.to_dict()
+    best_epoch = max(record.accuracies, key=lambda e: (record.accuracies[e], -e)) if record.accuracies else None
+    values = {
+        "run_id": record.run_id, "name": None if unreadable else record.config.name, "status": record.status,
+        "reason": record.message or None, "started_at": _iso(record.started_at), "seconds": record.seconds,
+        **{field: config.get(field) for field in CONFIG_COLUMNS}, "device_requested": config.get("device"),
+        "device": record.device or None, "device_name": record.device_name or None,
+        "train_images": record.images[0] if record.images else None, "test_images": record.images[1] if record.images else None,
+        "torch_version": record.torch_version or None,
+        "best_accuracy": record.best, "best_epoch": best_epoch,
+        "final_accuracy": record.final, "final_epoch": max(record.accuracies) if record.accuracies else None,
+    }
+    for epoch in range(1, _last_epoch([record]) + 1):
+        values[f"accuracy_ep{epoch}"] = record.accuracies.get(epoch)
+        values[f"test_loss_ep{epoch}"] = record.test_losses.get(epoch)
+    return {key: None if value == "" else value for key, value in values.items()}  # an empty text is an empty cell
+
+
+def group_values(group) -> dict[str, Any]:
+    """One configuration's row: its hyperparameters, n, seeds, and mean/std/n/min/max per epoch."""
+    best, final = group.best, group.final
+    values = {field: getattr(group.config, field) for field in GROUP_FIELDS}
+    values.update({
+        "n": len(group.runs), "seeds": " ".join(str(s) for s in group.seeds), "run_ids": " ".join(r.run_id for r in group.runs),
+        "statuses": " ".join(r.status for r in group.runs),
+        "best_mean": best and best.mean, "best_std": best and best.std, "final_mean": final and final.mean, "final_std": final and final.std,
+    })
+    for epoch in range(1, group.last_epoch + 1):
+        spread = group.accuracy(epoch)
+        for name, part in zip(GROUP_EPOCH_COLUMNS, ("mean", "std", "n", "low", "high")):
+            values[name.format(epoch)] = getattr(spread, part) if spread else None
+    return values
+
+
+def _cell(value: Any) -> str:
+    if value is None:
         return ""
-    return column.text(column.value(record))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
 
 
-def csv_text(records: list[RunRecord]) -> str:
-    columns = columns_for(records)
+def _write_rows(header: list[str], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.title for c in columns] + ["run_id"])
-    for record in records:
-        writer.writerow([neutralise(cell_text(c, record)) for c in columns] + [neutralise(record.run_id)])
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(_cell(row.get(column))) for column in header])
     return out.getvalue()
 
+
+def csv_text(records: list[RunRecord], *, groups: bool = False) -> str:
+    """Every run as a full record (a row each), or with `groups` one row per configuration."""
+    records = list(records)
+    if groups:
+        readable = [r for r in records if r.status != "unreadable"]  # an unknown config groups with nothing
+        per_epoch = [c.format(e) for e in range(1, _last_epoch(readable) + 1) for c in GROUP_EPOCH_COLUMNS]
+        return _write_rows([*GROUP_COLUMNS, *per_epoch], [group_values(g) for g in group_runs(readable)])
+    per_epoch = [c.format(e) for e in range(1, _last_epoch(records) + 1) for c in EPOCH_COLUMNS]
+    return _write_rows([*RUN_COLUMNS, *per_epoch], [run_values(r) for r in records])
+
+
+_INTS = {"batch_size", "epochs", "seed", "train_size", "test_size", "log_every", "train_images", "test_images", "best_epoch", "final_epoch"}
+_FLOATS = {"seconds", "lr", "momentum", "weight_decay", "best_accuracy", "final_accuracy"}
+
+
+def parse_run_row(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row of `csv_text` read back into `run_values`' types (what a re-import sees)."""
+    values: dict[str, Any] = {}
+    for column, text in row.items():
+        if text == "":
+            values[column] = None
+        elif column in _INTS:
+            values[column] = int(text)
+        elif column in _FLOATS or column.startswith(("accuracy_ep", "test_loss_ep")):
+            values[column] = float(text)
+        elif column in ("compile", "tensorboard"):
+            values[column] = text == "true"
+        else:
+            values[column] = text[1:] if text.startswith("'") and neutralise(text[1:]) == text else text
+    return values
 
 class ExportRefused(OSError):
     """The path is not something export writes to (a device, a FIFO, a socket, a folder)."""
@@ -138,12 +165,12 @@ def export_target(path: str | os.PathLike) -> Path:
     return target
 
 
-def write_csv(path: str | os.PathLike, records: list[RunRecord], *, overwrite: bool = False) -> Path:
+def write_csv(path: str | os.PathLike, records: list[RunRecord], *, overwrite: bool = False, groups: bool = False) -> Path:
     """Write atomically to a regular file or a new path; refuses an existing file unless `overwrite`
     (FileExistsError) and anything not a regular file always (ExportRefused)."""
     target = export_target(path)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} already exists")
     with atomic_write(target, "w", encoding="utf-8", newline="") as handle:
-        handle.write(csv_text(records))
+        handle.write(csv_text(records, groups=groups))
     return target

@@ -22,6 +22,7 @@ class RunRecord:
     config: RunConfig
     status: str = "queued"
     accuracies: dict[int, float] = field(default_factory=dict)  # epoch -> test accuracy 0..1
+    test_losses: dict[int, float] = field(default_factory=dict)  # epoch -> mean test loss
     losses: list[tuple[float, float]] = field(default_factory=list)  # (x in epochs, mean loss)
     batches_per_epoch: int | None = None
     start_epoch: int = 0  # epochs the resumed checkpoint had already trained
@@ -35,6 +36,8 @@ class RunRecord:
     log_offset: int = 0  # bytes of the stored event log already folded in (for live watching)
     device_stats: DeviceSampled | None = None  # the runner's latest report on its device
     compiling: bool = False  # torch.compile is compiling the training step now
+    torch_version: str = ""  # of the process that trained it
+    images: tuple[int, int] | None = None  # (train, test) images it actually used
 
     @property
     def label(self) -> str:
@@ -64,6 +67,8 @@ class RunRecord:
             self.start_epoch = event.start_epoch
             self.device, self.device_name = event.device, event.device_name
             self.started_at = event.started_at
+            self.torch_version = event.torch_version
+            self.images = (event.train_size, event.test_size)
         elif isinstance(event, BatchLogged):
             per_epoch = self.batches_per_epoch or 1
             self.losses.append((event.step / per_epoch, event.loss))
@@ -71,6 +76,7 @@ class RunRecord:
             self.seconds = event.elapsed
         elif isinstance(event, EpochEnded):
             self.accuracies[event.epoch] = event.accuracy
+            self.test_losses[event.epoch] = event.test_loss
             self.seconds = event.elapsed
         elif isinstance(event, DeviceSampled):
             self.device_stats = event

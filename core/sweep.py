@@ -1,7 +1,8 @@
 """Sweeps: a grid of configurations from comma-separated values, run on one device or several.
 
 `expand_grid` turns `{"lr": "0.01,0.001", "batch_size": "64"}` plus the single-run values into
-configurations (learning rate outermost, as the seed's tables). `run_sweep` trains them with one
+configurations (learning rate outermost, as the seed's tables; a seed list repeats the whole grid
+once per seed). `run_sweep` trains them with one
 worker thread per device slot, so a server with several GPUs runs one run per GPU at a time.
 """
 
@@ -15,9 +16,11 @@ from typing import Callable, Iterable, Mapping
 
 from core.config import ConfigError, RunConfig, parse_config, parse_field
 from core.events import Event
+from core.groups import group_runs
 from core.results import RunRecord
 
-SWEEP_FIELDS = ("lr", "batch_size", "optimizer", "model", "schedule")  # may hold comma lists
+# May hold comma lists; seed first, so `--seed 1,2` runs the whole grid once, then again.
+SWEEP_FIELDS = ("seed", "lr", "batch_size", "optimizer", "model", "schedule")
 MAX_RUNS = 200  # a typo like 0.1,0.01,... times 5 lists should not queue a week of work
 
 
@@ -44,7 +47,7 @@ def new_sweep_id(now: float | None = None) -> str:
 
 
 def expand_grid(values: Mapping[str, str], sweep_id: str = "") -> list[RunConfig]:
-    """Every combination of the listed values (lr outermost), each a full, checked RunConfig."""
+    """Every combination of the listed values (seed, then lr outermost), each a full, checked RunConfig."""
     lists = {f: split_values(f, values[f]) for f in SWEEP_FIELDS if f in values}
     size = 1
     for options in lists.values():
@@ -125,14 +128,36 @@ def comparison_table(records: list[RunRecord]) -> tuple[list[str], list[list[str
     """The seed's table shape: one row per run, the test accuracy after each epoch, then best."""
     epochs = max((r.last_epoch for r in records), default=0)
     named = any(r.config.name for r in records)
-    header = ["#", "lr", "batch", "opt", "model"] + [f"ep {e}" for e in range(1, epochs + 1)] + ["best", "status"]
+    seeded = len({r.config.seed for r in records}) > 1
+    header = ["#", "lr", "batch", "opt", "model"] + (["seed"] if seeded else []) + [f"ep {e}" for e in range(1, epochs + 1)] + ["best", "status"]
     rows = []
     for position, r in enumerate(records, start=1):
         c = r.config
         accuracies = [f"{r.accuracies[e] * 100:.2f}" if e in r.accuracies else "" for e in range(1, epochs + 1)]
         best = f"{r.best * 100:.2f}" if r.best is not None else ""
-        rows.append([str(position), f"{c.lr:g}", str(c.batch_size), c.optimizer, c.model, *accuracies, best, r.status] + ([c.name] if named else []))
+        seed = [str(c.seed)] if seeded else []
+        rows.append([str(position), f"{c.lr:g}", str(c.batch_size), c.optimizer, c.model, *seed, *accuracies, best, r.status] + ([c.name] if named else []))
     return header + (["name"] if named else []), rows
+
+
+def group_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    """The same table over configurations: each cell the mean ± std (in points) of its seeds; a
+    cell that fewer runs reached than the group holds says its n."""
+    groups = group_runs(records)
+    epochs = max((g.last_epoch for g in groups), default=0)
+    header = ["lr", "batch", "opt", "model", "n", "seeds"] + [f"ep {e}" for e in range(1, epochs + 1)] + ["best"]
+
+    def cell(spread, n: int) -> str:
+        if spread is None:
+            return ""
+        return spread.percent() + ("" if spread.n == n else f" (n={spread.n})")
+
+    rows = []
+    for g in groups:
+        c, n = g.config, len(g.runs)
+        cells = [cell(g.accuracy(e), n) for e in range(1, epochs + 1)]
+        rows.append([f"{c.lr:g}", str(c.batch_size), c.optimizer, c.model, str(n), ",".join(map(str, g.seeds)), *cells, cell(g.best, n)])
+    return header, rows
 
 
 def best_run(records: list[RunRecord]) -> RunRecord | None:

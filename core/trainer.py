@@ -208,6 +208,7 @@ class TrainingRun:
             started_at=self._t0_wall,
             start_epoch=self.epoch,
             start_accuracy=self.start_accuracy,
+            torch_version=torch.__version__,
         )
         yield self._device_sample()
         best = self.start_accuracy or 0.0

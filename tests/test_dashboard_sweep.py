@@ -41,7 +41,7 @@ async def test_the_form_queues_a_sweep_and_the_status_counts_it(runs_dir, tmp_pa
         assert table(app).row_count == 4 and len(app.query_one("#accuracy-chart").series) == 4
         app.query_one("#table").focus()
         await pilot.press("p")
-        pivot = app.screen.query_one("#pivot-table", DataTable)
+        pivot = app.screen.query_one("#pivot-table-0", DataTable)
         assert pivot.row_count == 4
         first = list(app.records.values())[0]
         assert [str(c) for c in pivot.get_row_at(0)[1:3]] == [f"{first.config.lr:g}", str(first.config.batch_size)]

@@ -215,9 +215,9 @@ def test_an_unreadable_run_exports_with_empty_hyperparameter_cells(runs_dir):
     (broken / "config.json").write_text("{not json")
     records, _ = load_records(RunStore(runs_dir))
     header, *rows = [line.split(",") for line in csv_text(records).splitlines()]
-    (row,) = [r for r in rows if r[-1] == broken.name]
+    (row,) = [r for r in rows if r[header.index("run_id")] == broken.name]
     assert row[header.index("status")] == "unreadable"
-    assert row[header.index("lr")] == row[header.index("bs")] == row[header.index("model")] == ""
+    assert row[header.index("lr")] == row[header.index("batch_size")] == row[header.index("model")] == row[header.index("seed")] == ""
 
 
 # ----- 5. a crash mid-run leaves the last finished epoch to resume from ------------------------
@@ -373,7 +373,7 @@ def test_random_and_mutated_logs_and_configs_never_break_runs_export_show_or_the
 
     records, _ = load_records(RunStore(runs_dir))  # the dashboard's history load
     assert {r.run_id for r in records} == {f.name for f in folders}
-    args = argparse.Namespace(runs_dir=str(runs_dir), data_dir=None, path="-", force=False, run=untouched[0], epoch=None, digits=0)
+    args = argparse.Namespace(runs_dir=str(runs_dir), data_dir=None, path="-", force=False, groups=False, run=untouched[0], epoch=None, digits=0)
     with mock.patch.dict(os.environ, {"COLUMNS": "250"}):  # wide enough that no run id is folded
         listing = _cli_output(cli_module.runs_command, args)
         exported = _cli_output(cli_module.export_command, args)

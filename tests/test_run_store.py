@@ -44,7 +44,8 @@ def test_sigkill_after_the_first_epoch_leaves_an_interrupted_run_with_that_epoch
     exported = cli("export", "-", "--runs-dir", str(runs_dir))
     header, row = [line.split(",") for line in exported.stdout.splitlines()]
     assert row[header.index("status")] == "interrupted"
-    assert row[header.index("ep1%")] == accuracy == row[header.index("final%")]
+    assert f"{float(row[header.index('accuracy_ep1')]) * 100:.2f}" == accuracy
+    assert row[header.index("accuracy_ep1")] == row[header.index("final_accuracy")] and row[header.index("final_epoch")] == "1"
 
 
 def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):

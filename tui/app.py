@@ -54,12 +54,13 @@ class MnistTui(RunActions, ViewActions, App):
         Binding("c", "clear_queue", "Clear", tooltip="Drop the queued runs"),
         Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
-        Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run"),
+        Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run (repeats: mean ± std)"),
+        Binding("a", "toggle_groups", "Group", tooltip="Group the table and accuracy chart by configuration (mean ± std over seeds)"),
         Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the loss curves"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks whether runs keep training in the background)"),
     ]
-    _MAIN_SCREEN_ACTIONS = {"toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_smoothing", "toggle_log"}
+    _MAIN_SCREEN_ACTIONS = {"toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_groups", "toggle_smoothing", "toggle_log"}
 
     def __init__(self, *, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True) -> None:
         super().__init__()
@@ -242,6 +243,7 @@ class MnistTui(RunActions, ViewActions, App):
         series = [Series(r, plot_color(self._color(r.run_id))) for r in self.visible_records() if r.run_id not in self.hidden]
         self.loss_chart.show(series)
         self.accuracy_chart.show(series)
+        self.accuracy_chart.show_groups(self.group_series() if self.table.grouped else None)
         self._refresh_status()
 
     def _refresh_status(self, bindings: bool = True) -> None:

@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train one configuration headless, printing the seed's lines")
     sweep = commands.add_parser(
         "sweep",
-        help="train a grid: --lr, --batch-size, --optimizer, --model and --schedule take comma lists",
-        description="Train every combination of the comma-separated values, then print the comparison table.",
+        help="train a grid: --lr, --batch-size, --optimizer, --model, --schedule and --seed take comma lists",
+        description="Train every combination of the comma-separated values (a --seed list repeats the grid per seed), "
+        "then print the comparison table, and with repeats mean ± std per configuration.",
     )
     for command in (train, sweep):
         for flag, (field, help_text) in _CONFIG_FLAGS.items():
@@ -74,6 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store_flags(command)
         command.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
     sweep.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list, e.g. cuda:0,cuda:1")
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="train the report's two sweeps and print its tables beside ours (mean ± std over seeds)",
+        description="Train the report's learning-rate sweep (0.01, 0.001, 0.0001 at batch 64) and batch-size sweep "
+        "(32, 64, 128 at lr 0.001): five configurations, once per seed; then print each of its tables with "
+        "our mean ± std beside every cell and * where the report's value lies outside our range.",
+    )
+    reproduce.add_argument("--seeds", default="1,2,3", help="comma list of seeds; each configuration runs once per seed (default 1,2,3)")
+    reproduce.add_argument("--epochs", default="5", help="epochs per run (default 5, as the report)")
+    for flag in ("--train-size", "--test-size", "--device", "--model"):
+        field, help_text = _CONFIG_FLAGS[flag]
+        reproduce.add_argument(flag, dest=field, metavar=field.upper(), help=help_text + (" (to shorten it)" if "size" in flag else ""))
+    reproduce.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list")
+    reproduce.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    _add_store_flags(reproduce)
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
     show = commands.add_parser("show", help="a stored run: config, accuracy per epoch, confusion matrix, misclassified digits")
@@ -81,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--epoch", type=int, help="the epoch to inspect (default: the last)")
     show.add_argument("--digits", type=int, default=4, help="how many misclassified digits to draw (default 4)")
     _add_store_flags(show)
-    export = commands.add_parser("export", help="write the stored runs' results table as CSV")
+    export = commands.add_parser("export", help="write every stored run's full record as CSV (a row per run)")
     export.add_argument("path", metavar="PATH", help="the CSV file to write, or - for standard output")
     export.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    export.add_argument("--groups", action="store_true", help="one row per configuration instead: mean, std and n over its seeds, per epoch")
     _add_store_flags(export)
     return parser
 
@@ -104,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         "train": train_command,
         "sweep": sweep_command,
+        "reproduce": reproduce_command,
         "runs": runs_command,
         "export": export_command,
         "show": show_command,
@@ -134,7 +152,7 @@ def runs_command(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from core.export import STATUS_STYLE
+    from core.columns import STATUS_STYLE
     from tui.renderables import print_table
 
     store, records = _stored_records(args)
@@ -225,7 +243,7 @@ def export_command(args: argparse.Namespace) -> int:
     _, records = _stored_records(args)
     if args.path == "-":
         try:
-            sys.stdout.write(csv_text(records))
+            sys.stdout.write(csv_text(records, groups=args.groups))
             sys.stdout.flush()
         except (AttributeError, OSError, ValueError) as problem:  # stdout closed (>&-), or a full device
             sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
@@ -233,14 +251,19 @@ def export_command(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         return EXIT_OK
     try:
-        path = write_csv(args.path, records, overwrite=args.force)
+        path = write_csv(args.path, records, overwrite=args.force, groups=args.groups)
     except FileExistsError:
         print(f"mnist-tui: error: {args.path} exists; add --force to overwrite it", file=sys.stderr)
         return EXIT_FAILED
     except OSError as problem:
         print(f"mnist-tui: error: cannot write {args.path}: {problem.strerror or problem}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {len(records)} run(s) to {path}")
+    if args.groups:
+        from core.groups import group_runs
+
+        print(f"wrote {len(group_runs(r for r in records if r.status != 'unreadable'))} configuration(s) of {len(records)} run(s) to {path}")
+    else:
+        print(f"wrote {len(records)} run(s) to {path}")
     return EXIT_OK
 
 
@@ -306,7 +329,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from core.sweep import expand_grid, new_sweep_id, parse_devices
+    from core.sweep import expand_grid, new_sweep_id
 
     values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
@@ -314,7 +337,13 @@ def sweep_command(args: argparse.Namespace) -> int:
         check_resume_path(configs[0].resume)
     except ConfigError as bad:
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
+    devices = _devices_for(args, configs)
+    return _run_sweep(args, configs, devices)
+
+
+def _devices_for(args: argparse.Namespace, configs: list[RunConfig]) -> list[str]:
     from core.devices import available_devices
+    from core.sweep import parse_devices
 
     if args.devices:
         try:
@@ -325,20 +354,88 @@ def sweep_command(args: argparse.Namespace) -> int:
         devices = [configs[0].device]
     for device in set(devices):
         _check_device(device)
-    return _run_sweep(args, configs, devices)
+    return devices
+
+
+def reproduce_command(args: argparse.Namespace) -> int:
+    from core.report import MARK_NOTE, REPRODUCE_PREFIX, reproduce_configs, report_tables
+    from core.sweep import MAX_RUNS, new_sweep_id, split_values
+
+    values = {field: getattr(args, field) for field in ("train_size", "test_size", "device", "model") if getattr(args, field, None) is not None}
+    try:
+        seeds = [int(seed) for seed in split_values("seed", args.seeds)]
+        if 5 * len(seeds) > MAX_RUNS:
+            raise ConfigError("seed", f"{len(seeds)} seeds make {5 * len(seeds)} runs; at most {MAX_RUNS}")
+    except ConfigError as bad:
+        raise UsageError(f"--seeds: {bad.message}") from None
+    try:
+        configs = reproduce_configs(seeds, values=values, epochs=int(_parse_flag("epochs", args.epochs)), sweep=new_sweep_id().replace("sweep-", REPRODUCE_PREFIX))
+    except ConfigError as bad:
+        raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
+    records, code = _train_all(args, configs, _devices_for(args, configs))
+    if not args.json:
+        for table in report_tables(records):
+            _print_rows(table.title, table.header, table.rows, [MARK_NOTE] if table.marked else [])
+        _print(f"{len(configs)} runs: 5 configurations x {len(seeds)} seed(s), sweep {configs[0].sweep}; "
+               f"`mnist-tui export --groups FILE` writes the per-configuration figures")
+        if failed := [r for r in records if r.status != "done"]:
+            _print(f"{len(failed)} of {len(records)} runs did not finish (their cells are empty or short); first: {failed[0].status}: {failed[0].message}")
+    return code
+
+
+def _parse_flag(field: str, text: str):
+    from core.config import parse_field
+
+    try:
+        return parse_field(field, text)
+    except ConfigError as bad:
+        raise UsageError(f"{_FLAG_FOR_FIELD[field]}: {bad.message}") from None
 
 
 def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
+    from core.groups import has_repeats
+    from core.sweep import best_run, comparison_table, group_table
+
+    records, code = _train_all(args, configs, devices)
+    if not args.json:
+        _print_rows(f"sweep {configs[0].sweep}: test accuracy (%) after each epoch", *comparison_table(records))
+        if has_repeats(records):
+            _print_rows("per configuration: mean ± standard deviation over the seeds (points)", *group_table(records))
+        best = best_run(records)
+        if best is not None:
+            _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")
+    return code
+
+
+_TEXT_COLUMNS = ("status", "name", "opt", "model", "seeds")
+
+
+def _print_rows(title: str, header: list[str], rows: list[list[str]], notes: list[str] = ()) -> None:
+    """A table as the sweep prints it: numbers never cut (tui.renderables.print_table)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from tui.renderables import print_table
+
+    table = Table()
+    for column in header:
+        table.add_column(column, justify="left" if column in _TEXT_COLUMNS else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))  # names are the user's text: never markup
+    _print(title)  # a line of its own: into a file it is never folded to the table's width
+    print_table(Console(), table)
+    for note in notes:
+        _print(note)
+
+
+def _train_all(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]):
+    """Train every config (one runner per device slot), printing progress; (records, exit code)."""
     from core.launcher import runner_events
     from core.results import RunRecord
     from core.session import recorded_run
     from core.store import RunStore, resolve_runs_dir
-    from core.sweep import best_run, comparison_table, run_sweep
-    from tui.renderables import print_table
+    from core.sweep import run_sweep
 
     signals = _stop_signals()
     cancel = signals.current
@@ -372,15 +469,4 @@ def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list
     signals.busy = True
     run_sweep(configs, devices, start, emit, cancel)
     signals.busy = False
-    if not args.json:
-        header, rows = comparison_table(list(records.values()))
-        table = Table(title=f"sweep {configs[0].sweep}: test accuracy (%) after each epoch", title_justify="left")
-        for title in header:
-            table.add_column(title, justify="left" if title in ("status", "name", "opt", "model") else "right")
-        for row in rows:
-            table.add_row(*(Text(cell) for cell in row))  # names are the user's text: never markup
-        print_table(Console(), table)
-        best = best_run(list(records.values()))
-        if best is not None:
-            _print(f"best: {best.label} at {best.best * 100:.2f}% (run {best.run_id})")
-    return _exit_code(signals, ended)
+    return list(records.values()), _exit_code(signals, ended)

@@ -98,7 +98,8 @@ def summary_table(rows, total: int, model_name: str) -> Table:
     return table
 
 
-_NUMBER = re.compile(r"[-+]?[\d.,]+(e[-+]?\d+)?%?")
+# A number, or a spread such as `98.12 ± 0.15 (n=2)`, or the report's `98 *`: kept whole.
+_NUMBER = re.compile(r"[-+]?[\d.,]+(e[-+]?\d+)?%?( ± [\d.,]+)?( \(n=\d+\))?( \*)?")
 
 
 def keep_numbers_whole(table: Table) -> Table:

@@ -17,7 +17,8 @@ class RunActions:
     """Mixed into the App (tui.app), which provides records, dispatcher, store and the refreshes."""
 
     def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
-        self.hidden ^= {message.run_id}
+        ids = set(message.run_ids)
+        self.hidden = self.hidden - ids if message.run_ids[0] in self.hidden else self.hidden | ids
         self._refresh_runs()
 
     def on_results_table_rerun_requested(self, message: ResultsTable.RerunRequested) -> None:

@@ -1,4 +1,4 @@
-"""What the user does to the view: which runs are shown, the pivot, smoothing, the log, the CSV."""
+"""What the user does to the view: which runs are shown, grouped or not, the pivot, smoothing, the log, the CSV."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from pathlib import Path
 
 
 from core.export import write_csv
+from core.groups import group_runs
+from tui.palette import plot_color
+from tui.widgets.accuracy_chart import GroupSeries
 from tui.widgets.export_dialog import ExportDialog, default_export_name
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.pivot_screen import PivotScreen
@@ -28,6 +31,17 @@ class ViewActions:
             return
         self.push_screen(PivotScreen(self.view_sweep or "all runs", self.visible_records()))
 
+    def action_toggle_groups(self) -> None:
+        table = self.query_one("#table", ResultsTable)
+        table.set_grouped(not table.grouped)
+        self.notify("a row per configuration: mean ± std over its seeds (a: runs again)" if table.grouped else "a row per run", timeout=3)
+        self._refresh_runs()
+
+    def group_series(self) -> list[GroupSeries]:
+        """The accuracy chart's groups: the runs in view that are not hidden, coloured as their first run."""
+        shown = [r for r in self.visible_records() if r.run_id not in self.hidden and r.status != "unreadable"]
+        return [GroupSeries(g, plot_color(self._color(g.runs[0].run_id))) for g in group_runs(shown)]
+
     def action_toggle_smoothing(self) -> None:
         on = self.query_one("#loss-chart", LossChart).toggle_smoothing()
         self.notify(f"loss smoothing {'on' if on else 'off'}", timeout=2)
@@ -36,11 +50,18 @@ class ViewActions:
         self.screen.toggle_class("-log-hidden")
 
     def action_export(self) -> None:
+        """The runs shown, in the table's order: each a full record, or (groups) one row per configuration."""
         table = self.query_one("#table", ResultsTable)
-        rows = lambda: [self.records[table.coordinate_to_cell_key((i, 0)).row_key.value] for i in range(table.row_count)]
+        written: list[str] = []
+
+        def write(path: Path, overwrite: bool, groups: bool) -> Path:
+            records = table.shown_records()
+            target = write_csv(path, records, overwrite=overwrite, groups=groups)
+            written[:] = [f"{len(group_runs(records))} configuration(s)" if groups else f"{len(records)} run(s)"]
+            return target
 
         def done(path: Path | None) -> None:
             if path is not None:
-                self.notify(f"wrote {table.row_count} run(s) to {path}", markup=False, timeout=6)
+                self.notify(f"wrote {written[0]} to {path}", markup=False, timeout=6)
 
-        self.push_screen(ExportDialog(lambda path, overwrite: write_csv(path, rows(), overwrite=overwrite), default_export_name()), done)
+        self.push_screen(ExportDialog(write, default_export_name(), groups=table.grouped), done)

@@ -1,4 +1,5 @@
-"""Export the results table to CSV: a path, errors shown in place, overwrite only when confirmed."""
+"""Export the results to CSV: a path, what to write (every run's full record, or one row per
+configuration), errors shown in place, overwrite only when confirmed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
+
+WHAT = [("every run, full record", "runs"), ("per configuration: mean, std, n", "groups")]
 
 
 def default_export_name(now: float | None = None) -> str:
@@ -19,20 +22,22 @@ def default_export_name(now: float | None = None) -> str:
 
 
 class ExportDialog(ModalScreen[Path | None]):
-    """Dismisses with the written path, or None when cancelled. `write(path, overwrite)` does the work."""
+    """Dismisses with the written path, or None when cancelled. `write(path, overwrite, groups)` does the work."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, write: Callable[[Path, bool], Path], default_path: str) -> None:
+    def __init__(self, write: Callable[[Path, bool, bool], Path], default_path: str, groups: bool = False) -> None:
         super().__init__()
         self._write = write
         self._default = default_path
+        self._groups = groups
         self._confirm_for: Path | None = None  # the existing file the user was warned about
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Label("Export results to CSV")
             yield Input(self._default, id="export-path", compact=True)
+            yield Select(WHAT, value="groups" if self._groups else "runs", allow_blank=False, compact=True, id="export-what")
             yield Static("", id="export-error")
             with Horizontal(id="export-buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
@@ -62,7 +67,7 @@ class ExportDialog(ModalScreen[Path | None]):
         path = Path(text).expanduser()
         overwrite = self._confirm_for == path
         try:
-            written = self._write(path, overwrite)
+            written = self._write(path, overwrite, self.query_one("#export-what", Select).value == "groups")
         except FileExistsError:
             self._confirm_for = path
             error.update(Text(f"{path} exists: press enter (or Save) again to overwrite it", style="yellow"))

@@ -1,16 +1,17 @@
-"""The seed's comparison table for the runs in view: one row per run, accuracy after each epoch."""
+"""The seed's comparison table for the runs in view: accuracy after each epoch, per run, or per
+configuration as mean ± std when seeds repeat; for a reproduce sweep, the report's tables too."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
+from core.report import comparison_sections
 from core.results import RunRecord
-from core.sweep import comparison_table
 
 
 class PivotScreen(ModalScreen[None]):
@@ -21,18 +22,19 @@ class PivotScreen(ModalScreen[None]):
         self._title, self._records = title, records
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="pivot-box"):
-            yield Label(Text.assemble(self._title, ": test accuracy (%) after each epoch  ", ("(esc closes)", "dim")))
-            yield DataTable(id="pivot-table", zebra_stripes=True, cursor_type="row")
+        with VerticalScroll(id="pivot-box"):
+            for index, (title, header, rows) in enumerate(comparison_sections(self._records)):
+                yield Label(Text.assemble(self._title if index == 0 else "", ": " if index == 0 else "", title,
+                                          ("  (esc closes)" if index == 0 else "", "dim")), classes="pivot-title")
+                table = DataTable(id=f"pivot-table-{index}", classes="pivot-table", zebra_stripes=True, cursor_type="row")
+                for column in header:
+                    table.add_column(column, key=column)
+                for row in rows:
+                    table.add_row(*(Text(cell, justify="left" if not cell[:1].isdigit() else "right") for cell in row))  # never markup
+                yield table
 
     def on_mount(self) -> None:
-        table = self.query_one("#pivot-table", DataTable)
-        header, rows = comparison_table(self._records)
-        for title in header:
-            table.add_column(title, key=title)
-        for row in rows:
-            table.add_row(*(Text(cell) for cell in row))  # a run's name is the user's text: never markup
-        table.focus()
+        self.query_one("#pivot-table-0", DataTable).focus()
 
     def action_dismiss_screen(self) -> None:
         self.dismiss(None)

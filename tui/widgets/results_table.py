@@ -1,4 +1,5 @@
-"""One row per run; the running row updates live; sort by any column; hide a run from the charts."""
+"""One row per run (or, grouped, per configuration); the running row updates live; sort by any
+column; hide a run from the charts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.export import STATUS_STYLE, Column, cell_text, columns_for
+from core.columns import STATUS_STYLE, Column, cell_text, columns_for, group_columns_for, sort_value
+from core.groups import RunGroup, group_runs
 from core.results import RunRecord
 
 MARK = "mark"  # key of the colour-dot column
@@ -26,9 +28,9 @@ class ResultsTable(DataTable):
 
     @dataclass
     class VisibilityToggled(Message):
-        """The user showed or hid a run in the charts."""
+        """The user showed or hid a run (grouped: every run of a configuration) in the charts."""
 
-        run_id: str
+        run_ids: tuple[str, ...]
 
     @dataclass
     class RerunRequested(Message):
@@ -55,15 +57,22 @@ class ResultsTable(DataTable):
         self._colors: dict[str, str] = {}
         self._hidden: set[str] = set()
         self._sort: tuple[str, bool] | None = None  # (column key, descending)
+        self.grouped = False  # rows are configurations (mean ± std over seeds), not runs
+        self._groups: dict[str, RunGroup] = {}  # row key -> group, while grouped
 
     def show_runs(self, records: list[RunRecord], colors: dict[str, str], hidden: set[str]) -> None:
-        """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's run and column."""
+        """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's row and column."""
         self._records = {r.run_id: r for r in records}
         self._colors, self._hidden = colors, hidden
-        cursor_run = self.cursor_run_id()
+        cursor_key = self._cursor_key()
         cursor_column = self.cursor_column
-        columns = columns_for(records)
-        if [c.key for c in columns] != [c.key for c in self._columns]:
+        if self.grouped:
+            groups = group_runs(r for r in records if r.status != "unreadable")
+            self._groups = {"group:" + g.runs[0].run_id: g for g in groups}
+            columns = group_columns_for(groups)
+        else:
+            columns = columns_for(records)
+        if [(c.key, c.title) for c in columns] != [(c.key, c.title) for c in self._columns]:
             self.clear(columns=True)
             self._columns = columns
             self.add_column(" ", key=MARK, width=1)
@@ -71,19 +80,32 @@ class ResultsTable(DataTable):
                 self.add_column(column.title, key=column.key, width=column.width)
         else:
             self.clear()
-        for record in self._sorted(records):
-            self.add_row(*self._cells(record), key=record.run_id)
-        if cursor_run in self._records:
-            self.move_cursor(row=self.get_row_index(cursor_run), column=cursor_column)
+        if self.grouped:
+            for key, group in self._sorted_items(self._groups):
+                self.add_row(*self._cells(group, group.runs[0].run_id), key=key)
+        else:
+            for run_id, record in self._sorted_items(self._records):
+                self.add_row(*self._cells(record, run_id), key=run_id)
+        if cursor_key in self.rows:
+            self.move_cursor(row=self.get_row_index(cursor_key), column=cursor_column)
+
+    def set_grouped(self, grouped: bool) -> None:
+        self.grouped = grouped
+        self._sort = None  # the two views have different columns
+        self.show_runs(list(self._records.values()), self._colors, self._hidden)
 
     def update_run(self, record: RunRecord) -> None:
-        """Refresh one row in place (the live row: cheap, no rebuild)."""
+        """Refresh one row in place (the live row: cheap, no rebuild); grouped, its group's row."""
+        if self.grouped:
+            self._records[record.run_id] = record
+            self.show_runs(list(self._records.values()), self._colors, self._hidden)  # a handful of rows
+            return
         if record.run_id not in self.rows or columns_for([record])[-1].key not in {c.key for c in self._columns}:
             records = list(self._records.values())
             self.show_runs(records if record.run_id in self._records else records + [record], self._colors, self._hidden)
             return
         self._records[record.run_id] = record
-        for key, cell in zip([MARK] + [c.key for c in self._columns], self._cells(record)):
+        for key, cell in zip([MARK] + [c.key for c in self._columns], self._cells(record, record.run_id)):
             self.update_cell(record.run_id, key, cell)
 
     def row_texts(self) -> list[list[str]]:
@@ -93,12 +115,13 @@ class ResultsTable(DataTable):
     def column_titles(self) -> list[str]:
         return [c.title for c in self._columns]
 
-    def _cells(self, record: RunRecord) -> list:
-        color = self._colors.get(record.run_id, "white")
-        mark = Text("○" if record.run_id in self._hidden else "●", style=color)
+    def _cells(self, row: RunRecord | RunGroup, run_id: str) -> list:
+        """A run's cells, or a group's (coloured as its first run)."""
+        color = self._colors.get(run_id, "white")
+        mark = Text("○" if run_id in self._hidden else "●", style=color)
         cells: list = [mark]
         for column in self._columns:
-            text = cell_text(column, record)
+            text = cell_text(column, row)
             if column.key == "status":
                 cells.append(Text(text, style=STATUS_STYLE.get(text, "")))
             elif column.key == "name":
@@ -107,24 +130,40 @@ class ResultsTable(DataTable):
                 cells.append(Text(text, justify="right" if text[:1].isdigit() else "left"))  # never markup
         return cells
 
-    def _sorted(self, records: list[RunRecord]) -> list[RunRecord]:
+    def _sorted_items(self, rows: dict) -> list[tuple]:
+        items = list(rows.items())
         if self._sort is None:
-            return records
+            return items
         key, descending = self._sort
         column = next((c for c in self._columns if c.key == key), None)
         if column is None:
-            return records
-        present = [r for r in records if column.value(r) is not None]
-        missing = [r for r in records if column.value(r) is None]
-        return sorted(present, key=column.value, reverse=descending) + missing  # blanks last either way
+            return items
+        present = [item for item in items if sort_value(column, item[1]) is not None]
+        missing = [item for item in items if sort_value(column, item[1]) is None]
+        return sorted(present, key=lambda item: sort_value(column, item[1]), reverse=descending) + missing  # blanks last
 
-    def cursor_run_id(self) -> str | None:
+    def _cursor_key(self) -> str | None:
         if not self.row_count:
             return None
         try:
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         except Exception:
             return None
+
+    def cursor_run_id(self) -> str | None:
+        """The run under the cursor (grouped: None, a row is several runs)."""
+        key = self._cursor_key()
+        return None if key is None or key.startswith("group:") else key
+
+    def cursor_group(self) -> RunGroup | None:
+        return self._groups.get(self._cursor_key() or "") if self.grouped else None
+
+    def shown_records(self) -> list[RunRecord]:
+        """The runs behind the rows, in display order (grouped: each group's runs in turn)."""
+        keys = [self.coordinate_to_cell_key((i, 0)).row_key.value for i in range(self.row_count)]
+        if self.grouped:
+            return [r for key in keys for r in self._groups[key].runs]
+        return [self._records[key] for key in keys]
 
     def action_sort_column(self) -> None:
         if not self._columns or self.cursor_column == 0:
@@ -135,18 +174,32 @@ class ResultsTable(DataTable):
         self.show_runs(list(self._records.values()), self._colors, self._hidden)
         self.app.notify(f"sorted by {self._columns[self.cursor_column - 1].title} {'↓' if descending else '↑'}", timeout=2)
 
+    def _leading_run_id(self) -> str | None:
+        """The run under the cursor, or a group's first run (its colour, its configuration)."""
+        group = self.cursor_group()
+        return group.runs[0].run_id if group else self.cursor_run_id()
+
+    def _one_run_only(self) -> str | None:
+        if self.grouped:
+            self.app.notify("a row here is several runs: a (Group) shows them one by one", timeout=3)
+            return None
+        return self.cursor_run_id()
+
     def action_toggle_visible(self) -> None:
-        if run_id := self.cursor_run_id():
-            self.post_message(self.VisibilityToggled(run_id))
+        group = self.cursor_group()
+        if group is not None:
+            self.post_message(self.VisibilityToggled(tuple(r.run_id for r in group.runs)))
+        elif run_id := self.cursor_run_id():
+            self.post_message(self.VisibilityToggled((run_id,)))
 
     def action_rerun(self) -> None:
-        if run_id := self.cursor_run_id():
+        if run_id := self._leading_run_id():
             self.post_message(self.RerunRequested(run_id))
 
     def action_inspect(self) -> None:
-        if run_id := self.cursor_run_id():
+        if run_id := self._one_run_only():
             self.post_message(self.InspectRequested(run_id))
 
     def action_delete(self) -> None:
-        if run_id := self.cursor_run_id():
+        if run_id := self._one_run_only():
             self.post_message(self.DeleteRequested(run_id))
