@@ -219,6 +219,10 @@ class RunStore:
         # A symbolic link is not followed out of the runs folder: runs are real folders in it.
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and not p.is_symlink() and p.is_dir())
 
+    def is_empty(self) -> bool:
+        """No run recorded yet (a first start): cheap, no run is read."""
+        return not self.run_ids()
+
     def load(self, run_id: str) -> StoredRun:
         return read_run(self.root / run_id)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, RichLog, Static
@@ -47,8 +47,8 @@ class MnistTui(RunActions, ViewActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
-        # Short descriptions: the footer has to hold them all at 80 columns.
-        Binding("n", "toggle_form", "New", tooltip="Open the run form"),
+        # Short descriptions: the footer shows the main ones at 80 columns; `?` lists every key.
+        Binding("n", "toggle_form", "New", tooltip="Open the run form (on the learning rate)"),
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
         Binding("x", "stop", "Stop", tooltip="Stop the run under the cursor (or this dashboard's) after its batch"),
         Binding("c", "clear_queue", "Clear", tooltip="Drop the queued runs"),
@@ -56,11 +56,12 @@ class MnistTui(RunActions, ViewActions, App):
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run (repeats: mean ± std)"),
         Binding("a", "toggle_groups", "Group", tooltip="Group the table and accuracy chart by configuration (mean ± std over seeds)"),
-        Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the loss curves"),
-        Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane"),
+        Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the loss curves (moving average)", show=False),
+        Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane", show=False),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="Every key on one screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks whether runs keep training in the background)"),
     ]
-    _MAIN_SCREEN_ACTIONS = {"toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_groups", "toggle_smoothing", "toggle_log"}
+    _MAIN_SCREEN_ACTIONS = {"help", "toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_groups", "toggle_smoothing", "toggle_log"}
 
     def __init__(self, *, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True) -> None:
         super().__init__()
@@ -104,7 +105,10 @@ class MnistTui(RunActions, ViewActions, App):
         self.query_one("#table", ResultsTable).focus()
         self.call_after_refresh(self.dispatcher.launcher.warm_up)  # after the first frame
         self.run_worker(self.device_probe, thread=True, exit_on_error=False, group="devices")
-        self.watcher.load_history()
+        if self.store.is_empty():  # a first start: the form, on the learning rate, with a hint
+            self._set_form_open(True)
+            self.query_one("#form", RunForm).show_hint("enter trains it · esc, ? all keys")
+        self.call_after_refresh(self.watcher.load_history)  # the first frame does not wait for the history
         self.set_interval(UI_TICK_S, self._flush_ui)
         self.set_interval(WATCH_INTERVAL_S, self._watch)
         if self.guard is not None:
@@ -260,6 +264,8 @@ class MnistTui(RunActions, ViewActions, App):
         yield from super().get_system_commands(screen)
         if screen is self.screen_stack[0]:
             yield from binding_commands(self, [(self, self.BINDINGS), (self.query_one("#table", ResultsTable), ResultsTable.BINDINGS)])
+            yield SystemCommand("Reproduce the report", "Queue its two sweeps (5 configurations x the form's seeds, else 1,2,3); "
+                                "p shows its tables beside ours", self.action_reproduce)
 
     def check_action(self, action: str, parameters) -> bool | None:
         """Keep the footer short at 80 columns: only actions that can do something now."""
@@ -277,6 +283,8 @@ class MnistTui(RunActions, ViewActions, App):
         self.form_open = is_open
         self.refresh_bindings()
         form = self.query_one("#form", RunForm)
+        if is_open:
+            form.ensure_fields()
         form.display = is_open
         if focus and is_open:
             form.query_one("#f-lr").focus()
@@ -284,7 +292,7 @@ class MnistTui(RunActions, ViewActions, App):
             self.query_one("#table", ResultsTable).focus()
 
     def action_toggle_form(self) -> None:
-        self._set_form_open(not self.form_open or self.size.width >= WIDE)
+        self._set_form_open(True)  # open, or back to its first field; esc closes it
 
     def action_close_form(self) -> None:
         if self.size.width < WIDE:

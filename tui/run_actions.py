@@ -1,14 +1,14 @@
-"""What the user does to runs: hide, run again, inspect, delete, stop, clear the queue, quit."""
+"""What the user does to runs: hide, run again, inspect, delete, stop, clear the queue, quit.
+
+Screens and dialogs are imported when first opened: the first frame does not wait for them."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from core.config import ConfigError
 from core.control import ControlError
 from core.store import StoreError
-from tui.widgets.confirm_dialog import ConfirmDialog
-from tui.widgets.inspect_screen import InspectScreen
-from tui.widgets.quit_dialog import QuitDialog
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_form import RunForm
 
@@ -32,6 +32,8 @@ class RunActions:
 
     def on_results_table_inspect_requested(self, message: ResultsTable.InspectRequested) -> None:
         record = self.records[message.run_id]
+        from tui.widgets.inspect_screen import InspectScreen
+
         self.push_screen(InspectScreen(record, self.store.root / record.run_id, self.data_dir))
 
     def on_results_table_delete_requested(self, message: ResultsTable.DeleteRequested) -> None:
@@ -57,6 +59,8 @@ class RunActions:
             self.notify(f"deleted {record.label}", markup=False, timeout=3)
 
         where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
+        from tui.widgets.confirm_dialog import ConfirmDialog
+
         self.push_screen(ConfirmDialog(Text(f"Delete the run {record.label}{where}?"), yes="Delete"), answer)
 
     def action_stop(self) -> None:
@@ -73,6 +77,27 @@ class RunActions:
                 self.notify(f"stopping {self.records[run_id].label} after its current batch…", markup=False, timeout=3)
             except ControlError as refused:
                 self.notify(str(refused), markup=False, severity="error", timeout=6)
+
+    def action_reproduce(self) -> None:
+        """Queue the report's two sweeps: the seeds (when the form lists several; else 1,2,3), epochs,
+        subsets and device come from the form; `p` then shows its tables beside ours."""
+        from core.report import REPRODUCE_PREFIX, reproduce_configs
+        from core.sweep import new_sweep_id, split_values
+
+        values = self.query_one("#form", RunForm).values()
+        devices = values["device"].split(",")  # several: the form's "all GPUs, in parallel"
+        values["device"] = devices[0]
+        try:
+            seeds = [int(s) for s in split_values("seed", values["seed"])]
+            keep = {field: values[field] for field in ("train_size", "test_size", "device", "model") if values[field]}
+            configs = reproduce_configs(seeds if len(seeds) > 1 else [1, 2, 3], int(values["epochs"] or 5), keep,
+                                        sweep=new_sweep_id().replace("sweep-", REPRODUCE_PREFIX))
+        except (ConfigError, ValueError) as bad:
+            self.notify(f"not started: fix the form first ({bad})", markup=False, severity="error", timeout=5)
+            return
+        self.start_sweep(configs, devices if len(devices) > 1 else None)
+        self.view_sweep = configs[0].sweep
+        self._refresh_runs()
 
     def action_clear_queue(self) -> None:
         dropped = self.queue.clear()
@@ -91,6 +116,8 @@ class RunActions:
         def answer(choice: str | None) -> None:
             if choice is not None:
                 self.leave("the dashboard was closed", 0, keep=choice == "keep")
+
+        from tui.widgets.quit_dialog import QuitDialog
 
         self.push_screen(QuitDialog(training, queued), answer)
 

@@ -1,17 +1,16 @@
-"""What the user does to the view: which runs are shown, grouped or not, the pivot, smoothing, the log, the CSV."""
+"""What the user does to the view: which runs are shown, grouped or not, the pivot, smoothing, the log, the CSV.
+
+Screens and dialogs are imported when first opened: the first frame does not wait for them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
-from core.export import write_csv
 from core.groups import group_runs
 from tui.palette import plot_color
 from tui.widgets.accuracy_chart import GroupSeries
-from tui.widgets.export_dialog import ExportDialog, default_export_name
 from tui.widgets.loss_chart import LossChart
-from tui.widgets.pivot_screen import PivotScreen
 from tui.widgets.results_table import ResultsTable
 
 
@@ -29,6 +28,8 @@ class ViewActions:
         if not self.visible_records():
             self.notify("no runs to compare yet", timeout=2)
             return
+        from tui.widgets.pivot_screen import PivotScreen
+
         self.push_screen(PivotScreen(self.view_sweep or "all runs", self.visible_records()))
 
     def action_toggle_groups(self) -> None:
@@ -42,6 +43,18 @@ class ViewActions:
         shown = [r for r in self.visible_records() if r.run_id not in self.hidden and r.status != "unreadable"]
         return [GroupSeries(g, plot_color(self._color(g.runs[0].run_id))) for g in group_runs(shown)]
 
+    def action_help(self) -> None:
+        from tui.widgets.help_screen import FORM_KEYS, GLOBAL_KEYS, HelpScreen, binding_rows
+        from tui.widgets.inspect_screen import InspectScreen
+
+        self.push_screen(HelpScreen([
+            ("Dashboard", binding_rows(self.BINDINGS)),
+            ("Results table (the row under the cursor)", binding_rows(ResultsTable.BINDINGS)),
+            ("Run form", FORM_KEYS),
+            ("Inspect screen (i)", binding_rows(InspectScreen.BINDINGS)),
+            ("Everywhere", GLOBAL_KEYS),
+        ]))
+
     def action_toggle_smoothing(self) -> None:
         on = self.query_one("#loss-chart", LossChart).toggle_smoothing()
         self.notify(f"loss smoothing {'on' if on else 'off'}", timeout=2)
@@ -51,6 +64,9 @@ class ViewActions:
 
     def action_export(self) -> None:
         """The runs shown, in the table's order: each a full record, or (groups) one row per configuration."""
+        from core.export import write_csv
+        from tui.widgets.export_dialog import ExportDialog, default_export_name
+
         table = self.query_one("#table", ResultsTable)
         written: list[str] = []
 

@@ -18,12 +18,13 @@ MARK = "mark"  # key of the colour-dot column
 
 
 class ResultsTable(DataTable):
+    # Not in the footer (80 columns cannot hold them beside the dashboard's keys): `?` lists them.
     BINDINGS = [
-        Binding("s", "sort_column", "Sort", tooltip="Sort by this column (again: reverse)"),
-        Binding("space", "toggle_visible", "Hide", key_display="␣", tooltip="Show or hide this run in the charts"),
-        Binding("r", "rerun", "Rerun", tooltip="Load this run's configuration into the form"),
-        Binding("i", "inspect", "Info", tooltip="Digits, confusion matrix, model and device of this run"),
-        Binding("d", "delete", "Del", tooltip="Delete this run (asks first)"),
+        Binding("s", "sort_column", "Sort", tooltip="Sort by the column under the cursor (again: reverse)", show=False),
+        Binding("space", "toggle_visible", "Hide", key_display="␣", tooltip="Show or hide this run (grouped: this configuration) in the charts", show=False),
+        Binding("r", "rerun", "Rerun", tooltip="Load this run's configuration into the form, to run it again", show=False),
+        Binding("i", "inspect", "Info", tooltip="Inspect this run: digits, confusion matrix, model and device", show=False),
+        Binding("d", "delete", "Del", tooltip="Delete this run and its folder (asks first; not while it trains)", show=False),
     ]
 
     @dataclass
@@ -57,6 +58,7 @@ class ResultsTable(DataTable):
         self._colors: dict[str, str] = {}
         self._hidden: set[str] = set()
         self._sort: tuple[str, bool] | None = None  # (column key, descending)
+        self.add_class("-empty")
         self.grouped = False  # rows are configurations (mean ± std over seeds), not runs
         self._groups: dict[str, RunGroup] = {}  # row key -> group, while grouped
 
@@ -64,6 +66,7 @@ class ResultsTable(DataTable):
         """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's row and column."""
         self._records = {r.run_id: r for r in records}
         self._colors, self._hidden = colors, hidden
+        self.set_class(not records, "-empty")
         cursor_key = self._cursor_key()
         cursor_column = self.cursor_column
         if self.grouped:

@@ -80,37 +80,66 @@ class RunForm(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.errors: dict[str, str] = {}
+        self._built = False  # the fields are mounted on first open (ensure_fields)
+        self._devices: list[tuple[str, str]] | None = None  # as the runner listed them, once known
 
     def compose(self) -> ComposeResult:
-        defaults = RunConfig()
         yield Static("New run [dim]· enter starts[/]", classes="form-title")
+        yield Static("", id="form-hint")
+
+    def ensure_fields(self) -> None:
+        """Mount the fields the first time the form opens: a start with the form closed does not
+        wait for 18 fields to be built (about 0.13 s of the first frame here)."""
+        if self._built:
+            return
+        self._built = True
+        defaults = RunConfig()
+        widgets, rows = [], []
         for field, label, choices in FIELDS:
-            with Horizontal(classes="form-row"):
-                yield Label(label, classes="form-label")
-                if field == "device":
-                    yield FormSelect([LOADING], value=LOADING[1], allow_blank=False, compact=True, id=f"f-{field}")
-                elif choices:
-                    options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
-                    yield FormSelect(options, value=_choice_value(getattr(defaults, field)), allow_blank=False, compact=True, id=f"f-{field}")
-                else:
-                    placeholder = {"train_size": "all", "test_size": "all", "resume": "checkpoint path"}.get(field, "")
-                    yield Input(_text(getattr(defaults, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
-            yield Static("", classes="form-error", id=f"e-{field}")
-        yield Static("", id="grid-size")
-        yield Button("Start", id="start", variant="primary", compact=True)
+            if field == "device":
+                editor = FormSelect(self._devices_options(), value="auto" if self._devices else LOADING[1], allow_blank=False, compact=True, id=f"f-{field}")
+            elif choices:
+                options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
+                editor = FormSelect(options, value=_choice_value(getattr(defaults, field)), allow_blank=False, compact=True, id=f"f-{field}")
+            else:
+                placeholder = {"train_size": "all", "test_size": "all", "resume": "checkpoint path"}.get(field, "")
+                editor = Input(_text(getattr(defaults, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
+            row = Horizontal(classes="form-row")
+            rows.append((row, [Label(label, classes="form-label"), editor]))
+            widgets += [row, Static("", classes="form-error", id=f"e-{field}")]
+        widgets += [Static("", id="grid-size"), Button("Start", id="start", variant="primary", compact=True)]
+        self.mount_all(widgets)
+        for row, children in rows:  # mounted into their rows now, so `#f-lr` can be queried (and focused) at once
+            row.mount_all(children)
+
+    def show_hint(self, text: str) -> None:
+        """A line above the fields (the first start says what to do)."""
+        hint = self.query_one("#form-hint", Static)
+        hint.update(Text(text))
+        hint.set_class(bool(text), "-shown")
+
+    def _devices_options(self) -> list[tuple[str, str]]:
+        if self._devices is None:
+            return [LOADING]
+        options = [("auto", "auto")] + self._devices
+        gpus = [spec for _, spec in self._devices if spec.startswith("cuda")]
+        if len(gpus) > 1:  # a sweep can run one run per GPU at a time
+            options.append((f"all {len(gpus)} GPUs, in parallel", ",".join(gpus)))
+        return options
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """(label, spec) pairs from core.devices, e.g. ("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0")."""
+        self._devices = devices
+        if not self._built:
+            return  # the select is built with them
         select = self.query_one("#f-device", Select)
         current = select.value
-        options = [("auto", "auto")] + devices
-        gpus = [spec for _, spec in devices if spec.startswith("cuda")]
-        if len(gpus) > 1:  # a sweep can run one run per GPU at a time
-            options.append((f"all {len(gpus)} GPUs, in parallel", ",".join(gpus)))
+        options = self._devices_options()
         select.set_options(options)
         select.value = current if any(spec == current for _, spec in options) else "auto"
 
     def values(self) -> dict[str, str]:
+        self.ensure_fields()
         out = {}
         for field, _, _ in FIELDS:
             widget = self.query_one(f"#f-{field}")
@@ -121,6 +150,7 @@ class RunForm(VerticalScroll):
 
     def load_config(self, config: RunConfig) -> None:
         """Fill the form from a configuration (to run a stored run again)."""
+        self.ensure_fields()
         for field, _, choices in FIELDS:
             widget = self.query_one(f"#f-{field}")
             value = getattr(config, field)
