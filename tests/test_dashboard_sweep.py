@@ -68,3 +68,24 @@ async def test_a_parallel_sweep_runs_one_run_per_device_slot(runs_dir):
         assert [r.status for r in app.records.values()] == ["running", "running", "queued"]
         assert "(+1 parallel)" in str(app.query_one("#status").render())
         await wait_for(pilot, lambda: all(r.status == "done" for r in app.records.values()))
+
+
+async def test_reproduce_from_the_command_palette_queues_the_reports_sweeps(runs_dir):
+    app = make_app(runs_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "f-lr")  # a first start
+        fill(app, train_size="640", test_size="200", epochs="1", seed="4,5")
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Reproduce the report")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(app.records) == 10)
+        configs = [r.config for r in app.records.values()]
+        assert {(c.lr, c.batch_size) for c in configs} == {(0.01, 64), (0.001, 64), (0.0001, 64), (0.001, 32), (0.001, 128)}
+        assert sorted(c.seed for c in configs) == [4] * 5 + [5] * 5 and {c.train_size for c in configs} == {640}
+        assert len({c.sweep for c in configs}) == 1 and configs[0].sweep.startswith("reproduce-")
+        assert app.view_sweep == configs[0].sweep
+        await pilot.press("c")  # the rest would train for minutes: drop the queue, stop the first
+        app.dispatcher.stop_own("test over")
+        await wait_for(pilot, lambda: all(r.finished for r in app.records.values()))

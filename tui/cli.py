@@ -168,7 +168,7 @@ def runs_command(args: argparse.Namespace) -> int:
     percent = lambda value: "" if value is None else f"{value * 100:.2f}"
     for r in records:
         c = r.config
-        config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
+        config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size} seed={c.seed}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
         status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.message}" if r.status in ("failed", "unreadable") else "")
         table.add_row(Text(r.run_id), Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
     print_table(Console(), table)

@@ -67,8 +67,7 @@ class AccuracyChart(RunChart):
                 continue
             spreads = [group.accuracy(e) for e in epochs]
             means = [s.mean * 100 for s in spreads]
-            label = f"{group.label} n={len(group.runs)}" if len(self.groups) <= MAX_LEGEND else None
-            plt.plot(epochs, means, color=series.color, marker="dot", label=label)
+            plt.plot(epochs, means, color=series.color, marker="dot")  # no legend: it would hide the bars; the table's dots name them
             for epoch, spread in zip(epochs, spreads):
                 if spread.n > 1:  # the bar: every seed's value lies on it
                     plt.plot([epoch, epoch], [spread.low * 100, spread.high * 100], color=series.color, marker="│")

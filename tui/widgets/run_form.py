@@ -199,7 +199,9 @@ class RunForm(VerticalScroll):
             label.update("")
             return
         where = f", {len(devices)} at a time" if devices else ""
-        label.update(f"sweep: {len(configs)} runs{where}" if len(configs) > 1 else "")
+        seeds = len({c.seed for c in configs})
+        repeats = f" ({len(configs) // seeds} configurations x {seeds} seeds)" if seeds > 1 else ""
+        label.update(f"sweep: {len(configs)} runs{repeats}{where}" if len(configs) > 1 else "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
