@@ -129,3 +129,19 @@ def test_reproduce_prints_both_report_tables_beside_ours(tmp_path):
         assert row[3].startswith(f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}")
         low, high = min(values), max(values)
         assert row[3].endswith("*") == (high < int(row[2]) or low >= int(row[2]) + 1)
+
+
+@pytest.mark.parametrize(
+    "flags,words",
+    [
+        (["--seeds", "1,x"], "--seeds: 'x': must be a whole number"),
+        (["--seeds", ",".join(map(str, range(50)))], "--seeds: 50 seeds make 250 runs; at most 200"),
+        (["--epochs", "0"], "--epochs: must be >= 1, got 0"),
+        (["--train-size", "70000"], "--train-size: must be between 1 and 60,000"),
+        (["--model", "[bold]rnn"], "--model: must be one of cnn, mlp; got '[bold]rnn'"),
+    ],
+)
+def test_reproduce_refuses_a_bad_flag_naming_it_and_trains_nothing(flags, words, tmp_path):
+    result = cli("reproduce", *flags, "--runs-dir", str(tmp_path / "runs"), timeout=60)
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+    assert not (tmp_path / "runs").exists()
