@@ -3,7 +3,8 @@
 Measured from the moment the process is started to the moment the terminal has received the
 first full paint (the charts' "epoch" axis labels, painted with the rest of the screen; the
 footer fills in a moment later). Printed beside the goal (0.4 s). Each round uses a fresh runs
-folder (a first start, the form open) and then a folder holding six runs (the usual start).
+folder (a first start: the form opens just after the first frame; its fields being drawn is
+timed too) and then a folder holding six runs (the usual start).
 Between starts the warm runner each dashboard starts after its first frame (a torch import,
 seconds of CPU) is killed, so no start competes with the previous one's.
 
@@ -44,8 +45,8 @@ Bare().run()
 """
 
 
-def first_frame_seconds(runs_dir: Path | None, timeout: float = 20.0) -> float:
-    """`runs_dir` None: the bare Textual app instead of mnist-tui."""
+def first_frame_seconds(runs_dir: Path | None, timeout: float = 20.0, marker: str = MARKER) -> float:
+    """`runs_dir` None: the bare Textual app instead of mnist-tui; `marker`: the text to wait for."""
     argv = ["-c", BARE_APP] if runs_dir is None else ["-m", "tui", "--runs-dir", str(runs_dir)]
     t0 = time.perf_counter()
     pid, terminal = pty.fork()
@@ -62,7 +63,7 @@ def first_frame_seconds(runs_dir: Path | None, timeout: float = 20.0) -> float:
                 seen += os.read(terminal, 65536)
             except OSError:
                 break
-            if MARKER in _ESCAPES.sub(b"", seen).decode("utf-8", "replace"):
+            if marker in _ESCAPES.sub(b"", seen).decode("utf-8", "replace"):
                 return time.perf_counter() - t0
         raise RuntimeError(f"no first frame within {timeout} s")
     finally:
@@ -120,16 +121,17 @@ def main() -> None:
         with_runs = work / "with-runs"
         _stored_runs(with_runs)
         first_frame_seconds(work / "warm-up")  # the first start after a build also compiles .pyc files
-        empty, stored, bare = [], [], []
+        empty, form, stored, bare = [], [], [], []
         for round_ in range(args.rounds):
             empty.append(first_frame_seconds(work / f"empty-{round_}"))
+            form.append(first_frame_seconds(work / f"form-{round_}", marker="learn rate"))
             stored.append(first_frame_seconds(with_runs))
             bare.append(first_frame_seconds(None))
-        for label, times in (("first start (no runs, form open)", empty), ("6 stored runs", stored),
-                             ("bare Textual app (the floor)", bare)):
+        for label, times in (("first start (no runs)", empty), ("first start: the form's fields drawn", form),
+                             ("6 stored runs", stored), ("bare Textual app (the floor)", bare)):
             median = statistics.median(times)
             verdict = "meets" if median < GOAL_S else "misses"
-            print(f"{label:34s} median {median:.3f} s of {args.rounds} ({', '.join(f'{t:.3f}' for t in times)}); "
+            print(f"{label:38s} median {median:.3f} s of {args.rounds} ({', '.join(f'{t:.3f}' for t in times)}); "
                   f"goal {GOAL_S} s: {verdict} it ({median / GOAL_S:.2f}x the goal)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,10 @@ class RunChart(PlotextPlot):
         self._dirty = True
         self._drawn_at = float("-inf")
 
+    def on_mount(self) -> None:
+        """Axes and titles in the first frame, not a tick later (Textual also runs PlotextPlot's on_mount)."""
+        self.redraw_now()
+
     def redraw_if_due(self) -> None:
         if self._dirty and time.monotonic() - self._drawn_at >= REDRAW_INTERVAL_S:
             self._redraw_if_dirty()
