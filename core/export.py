@@ -112,9 +112,9 @@ def csv_text(records: list[RunRecord], *, groups: bool = False) -> str:
     """Every run as a full record (a row each), or with `groups` one row per configuration."""
     records = list(records)
     if groups:
-        readable = [r for r in records if r.status != "unreadable"]  # an unknown config groups with nothing
-        per_epoch = [c.format(e) for e in range(1, _last_epoch(readable) + 1) for c in GROUP_EPOCH_COLUMNS]
-        return _write_rows([*GROUP_COLUMNS, *per_epoch], [group_values(g) for g in group_runs(readable)])
+        grouped = group_runs(records)
+        per_epoch = [c.format(e) for e in range(1, max((g.last_epoch for g in grouped), default=0) + 1) for c in GROUP_EPOCH_COLUMNS]
+        return _write_rows([*GROUP_COLUMNS, *per_epoch], [group_values(g) for g in grouped])
     per_epoch = [c.format(e) for e in range(1, _last_epoch(records) + 1) for c in EPOCH_COLUMNS]
     return _write_rows([*RUN_COLUMNS, *per_epoch], [run_values(r) for r in records])
 

@@ -46,6 +46,10 @@ class Spread:
         text = f"{self.mean * 100:.{digits}f}"
         return text if self.std is None else f"{text} ± {self.std * 100:.{digits}f}"
 
+    def cell(self, group_size: int) -> str:
+        """`percent()`, with `(n=1)` when fewer runs than the group holds reached this number."""
+        return self.percent() + ("" if self.n == group_size else f" (n={self.n})")
+
 
 def group_key(record: RunRecord) -> tuple:
     return tuple(getattr(record.config, field) for field in GROUP_FIELDS)
@@ -98,12 +102,12 @@ class RunGroup:
 
 
 def group_runs(records: Iterable[RunRecord]) -> list[RunGroup]:
-    """Runs grouped by configuration, groups in the order of their first run; unreadable runs
-    (no known configuration) each stay alone."""
+    """Runs grouped by configuration, groups in the order of their first run; unreadable runs are
+    left out (their configuration is unknown: they belong to no group)."""
     groups: dict[tuple, RunGroup] = {}
     for record in records:
-        key = ("unreadable", record.run_id) if record.status == "unreadable" else group_key(record)
-        groups.setdefault(key, RunGroup(key, [])).runs.append(record)
+        if record.status != "unreadable":
+            groups.setdefault(group_key(record), RunGroup(group_key(record), [])).runs.append(record)
     return list(groups.values())
 
 

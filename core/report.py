@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.config import RunConfig, parse_config
+from core.config import ConfigError, RunConfig, parse_config
 from core.groups import RunGroup, group_runs
 from core.results import RunRecord
 
@@ -27,8 +27,19 @@ MARK_NOTE = (f"{MARK}: the report's value lies outside our range (min to max ove
              "printed truncated whole percents, so its 98 stands for 98.00-98.99")
 
 
+def new_reproduce_id() -> str:
+    from core.sweep import new_sweep_id
+
+    return new_sweep_id().replace("sweep-", REPRODUCE_PREFIX)
+
+
 def reproduce_configs(seeds: list[int], epochs: int = REPORT_EPOCHS, values: dict[str, str] | None = None, sweep: str = "") -> list[RunConfig]:
-    """The five configurations once per seed (seed outermost), with the other fields from `values`."""
+    """The five configurations once per seed (seed outermost), with the other fields from `values`;
+    more runs than a sweep may hold is refused (ConfigError on `seed`)."""
+    from core.sweep import MAX_RUNS
+
+    if 5 * len(seeds) > MAX_RUNS:
+        raise ConfigError("seed", f"{len(seeds)} seeds make {5 * len(seeds)} runs; at most {MAX_RUNS}")
     distinct = []
     for _, field, fixed, cells in REPORT:
         for value in cells:
@@ -67,7 +78,7 @@ def _find(groups: list[RunGroup], lr: float, batch: int) -> RunGroup | None:
 def report_tables(records: list[RunRecord]) -> list[ReportTable]:
     """Each of the report's tables with ours beside it: per epoch, `report` then `ours` (mean ±
     std, n when it is short of the group); epochs beyond what we trained stay empty."""
-    groups = group_runs(r for r in records if r.status != "unreadable")
+    groups = group_runs(records)
     epochs = min(REPORT_EPOCHS, max((g.last_epoch for g in groups), default=0)) or 1
     tables = []
     for title, field, fixed, cells in REPORT:
@@ -83,7 +94,7 @@ def report_tables(records: list[RunRecord]) -> list[ReportTable]:
                 spread = group.accuracy(e) if group else None
                 ours = ""
                 if spread is not None:
-                    ours = spread.percent() + ("" if spread.n == len(group.runs) else f" (n={spread.n})")
+                    ours = spread.cell(len(group.runs))
                     if outside(reported[e - 1], spread.low, spread.high):
                         ours += f" {MARK}"
                         marked += 1

@@ -148,9 +148,7 @@ def group_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
     header = ["lr", "batch", "opt", "model", "n", "seeds"] + [f"ep {e}" for e in range(1, epochs + 1)] + ["best"]
 
     def cell(spread, n: int) -> str:
-        if spread is None:
-            return ""
-        return spread.percent() + ("" if spread.n == n else f" (n={spread.n})")
+        return "" if spread is None else spread.cell(n)
 
     rows = []
     for g in groups:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, RichLog, Static
@@ -22,7 +22,7 @@ from core.launcher import lower_thread_priority
 from core.follow import fold
 from core.results import RunRecord
 from core.store import RunStore, resolve_runs_dir
-from tui.commands import binding_commands
+from tui.commands import binding_commands, reproduce_command
 from tui.palette import plot_color, rich_color
 from tui.run_actions import RunActions
 from tui.status_text import idle_note, position_text
@@ -61,7 +61,7 @@ class MnistTui(RunActions, ViewActions, App):
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="Every key on one screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks whether runs keep training in the background)"),
     ]
-    _MAIN_SCREEN_ACTIONS = {"help", "toggle_form", "close_form", "stop", "clear_queue", "export", "cycle_view", "pivot", "toggle_groups", "toggle_smoothing", "toggle_log"}
+    _MAIN_SCREEN_ACTIONS = {b.action for b in BINDINGS} - {"quit"}  # what rests while a dialog is on top
 
     def __init__(self, *, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True) -> None:
         super().__init__()
@@ -106,17 +106,13 @@ class MnistTui(RunActions, ViewActions, App):
         self.call_after_refresh(self.dispatcher.launcher.warm_up)  # after the first frame
         self.run_worker(self.device_probe, thread=True, exit_on_error=False, group="devices")
         if self.store.is_empty():  # a first start: the form right after the first frame (its fields take 0.13 s)
-            self.call_after_refresh(self._open_form_for_a_first_start)
+            self.call_after_refresh(self.open_form_for_a_first_start)
         self.call_after_refresh(self.watcher.load_history)  # the first frame does not wait for the history
         self.set_interval(UI_TICK_S, self._flush_ui)
         self.set_interval(WATCH_INTERVAL_S, self._watch)
         if self.guard is not None:
             self.guard.install()
             lower_thread_priority()  # the real terminal app: training gets the CPU first
-
-    def _open_form_for_a_first_start(self) -> None:
-        self._set_form_open(True)
-        self.query_one("#form", RunForm).show_hint("enter trains it · esc, ? all keys")
 
     def on_unmount(self) -> None:
         self.dispatcher.close()  # the warm runner exits; runs train on
@@ -267,8 +263,7 @@ class MnistTui(RunActions, ViewActions, App):
         yield from super().get_system_commands(screen)
         if screen is self.screen_stack[0]:
             yield from binding_commands(self, [(self, self.BINDINGS), (self.query_one("#table", ResultsTable), ResultsTable.BINDINGS)])
-            yield SystemCommand("Reproduce the report", "Queue its two sweeps (5 configurations x the form's seeds, else 1,2,3); "
-                                "p shows its tables beside ours", self.action_reproduce)
+            yield reproduce_command(self.action_reproduce)
 
     def check_action(self, action: str, parameters) -> bool | None:
         """Keep the footer short at 80 columns: only actions that can do something now."""
@@ -286,9 +281,7 @@ class MnistTui(RunActions, ViewActions, App):
         self.form_open = is_open
         self.refresh_bindings()
         form = self.query_one("#form", RunForm)
-        if is_open:
-            form.ensure_fields()
-        form.display = is_open
+        form.show(is_open)
         if focus and is_open:
             form.query_one("#f-lr").focus()
         elif focus and not is_open:

@@ -261,7 +261,7 @@ def export_command(args: argparse.Namespace) -> int:
     if args.groups:
         from core.groups import group_runs
 
-        print(f"wrote {len(group_runs(r for r in records if r.status != 'unreadable'))} configuration(s) of {len(records)} run(s) to {path}")
+        print(f"wrote {len(group_runs(records))} configuration(s) of {len(records)} run(s) to {path}")
     else:
         print(f"wrote {len(records)} run(s) to {path}")
     return EXIT_OK
@@ -358,20 +358,17 @@ def _devices_for(args: argparse.Namespace, configs: list[RunConfig]) -> list[str
 
 
 def reproduce_command(args: argparse.Namespace) -> int:
-    from core.report import MARK_NOTE, REPRODUCE_PREFIX, reproduce_configs, report_tables
-    from core.sweep import MAX_RUNS, new_sweep_id, split_values
+    from core.report import MARK_NOTE, new_reproduce_id, reproduce_configs, report_tables
+    from core.sweep import split_values
 
     values = {field: getattr(args, field) for field in ("train_size", "test_size", "device", "model") if getattr(args, field, None) is not None}
+    epochs = int(_parse_flag("epochs", args.epochs))
     try:
         seeds = [int(seed) for seed in split_values("seed", args.seeds)]
-        if 5 * len(seeds) > MAX_RUNS:
-            raise ConfigError("seed", f"{len(seeds)} seeds make {5 * len(seeds)} runs; at most {MAX_RUNS}")
+        configs = reproduce_configs(seeds, values=values, epochs=epochs, sweep=new_reproduce_id())
     except ConfigError as bad:
-        raise UsageError(f"--seeds: {bad.message}") from None
-    try:
-        configs = reproduce_configs(seeds, values=values, epochs=int(_parse_flag("epochs", args.epochs)), sweep=new_sweep_id().replace("sweep-", REPRODUCE_PREFIX))
-    except ConfigError as bad:
-        raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
+        flag = "--seeds" if bad.field == "seed" else _FLAG_FOR_FIELD.get(bad.field, "--" + bad.field)
+        raise UsageError(f"{flag}: {bad.message}") from None
     records, code = _train_all(args, configs, _devices_for(args, configs))
     if not args.json:
         for table in report_tables(records):

@@ -81,8 +81,8 @@ class RunActions:
     def action_reproduce(self) -> None:
         """Queue the report's two sweeps: the seeds (when the form lists several; else 1,2,3), epochs,
         subsets and device come from the form; `p` then shows its tables beside ours."""
-        from core.report import REPRODUCE_PREFIX, reproduce_configs
-        from core.sweep import new_sweep_id, split_values
+        from core.report import new_reproduce_id, reproduce_configs
+        from core.sweep import split_values
 
         values = self.query_one("#form", RunForm).values()
         devices = values["device"].split(",")  # several: the form's "all GPUs, in parallel"
@@ -91,7 +91,7 @@ class RunActions:
             seeds = [int(s) for s in split_values("seed", values["seed"])]
             keep = {field: values[field] for field in ("train_size", "test_size", "device", "model") if values[field]}
             configs = reproduce_configs(seeds if len(seeds) > 1 else [1, 2, 3], int(values["epochs"] or 5), keep,
-                                        sweep=new_sweep_id().replace("sweep-", REPRODUCE_PREFIX))
+                                        sweep=new_reproduce_id())
         except (ConfigError, ValueError) as bad:
             self.notify(f"not started: fix the form first ({bad})", markup=False, severity="error", timeout=5)
             return

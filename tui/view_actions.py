@@ -12,6 +12,7 @@ from tui.palette import plot_color
 from tui.widgets.accuracy_chart import GroupSeries
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
+from tui.widgets.run_form import RunForm
 
 
 class ViewActions:
@@ -40,8 +41,13 @@ class ViewActions:
 
     def group_series(self) -> list[GroupSeries]:
         """The accuracy chart's groups: the runs in view that are not hidden, coloured as their first run."""
-        shown = [r for r in self.visible_records() if r.run_id not in self.hidden and r.status != "unreadable"]
+        shown = [r for r in self.visible_records() if r.run_id not in self.hidden]
         return [GroupSeries(g, plot_color(self._color(g.runs[0].run_id))) for g in group_runs(shown)]
+
+    def open_form_for_a_first_start(self) -> None:
+        """No runs yet: the form, on the learning rate, with what to do."""
+        self._set_form_open(True)
+        self.query_one("#form", RunForm).show_hint("enter trains it · esc, ? all keys")
 
     def action_help(self) -> None:
         from tui.widgets.help_screen import FORM_KEYS, GLOBAL_KEYS, HelpScreen, binding_rows

@@ -70,7 +70,7 @@ class ResultsTable(DataTable):
         cursor_key = self._cursor_key()
         cursor_column = self.cursor_column
         if self.grouped:
-            groups = group_runs(r for r in records if r.status != "unreadable")
+            groups = group_runs(records)
             self._groups = {"group:" + g.runs[0].run_id: g for g in groups}
             columns = group_columns_for(groups)
         else:

@@ -112,6 +112,12 @@ class RunForm(VerticalScroll):
         for row, children in rows:  # mounted into their rows now, so `#f-lr` can be queried (and focused) at once
             row.mount_all(children)
 
+    def show(self, is_open: bool) -> None:
+        """Open (its fields built the first time) or close the form."""
+        if is_open:
+            self.ensure_fields()
+        self.display = is_open
+
     def show_hint(self, text: str) -> None:
         """A line above the fields (the first start says what to do)."""
         hint = self.query_one("#form-hint", Static)
