@@ -77,8 +77,10 @@ def test_missing_files_fail_with_where_and_how(monkeypatch, tmp_path):
         load_split("mnist", tmp_path / "empty", True, torch.device("cpu"))
     message = str(caught.value)
     assert str(tmp_path / "empty" / "MNIST" / "raw") in message
-    assert "http://127.0.0.1:9/" in message and "downloading them failed" in message
+    raw = tmp_path / "empty" / "MNIST" / "raw"  # writable (it can be made): the download goes there
+    assert "http://127.0.0.1:9/" in message and f"downloading them to {raw} failed" in message
     assert "copy the four files" in message and "MNIST_TUI_DATA" in message
+    assert not (tmp_path / "empty").exists()  # the failed download left no empty folders
 
 
 def test_truncated_files_are_reported(tmp_path):
@@ -88,4 +90,6 @@ def test_truncated_files_are_reported(tmp_path):
         (raw / name).write_bytes(b"\x00\x00\x08\x03\x00")
     with pytest.raises(DataError) as caught:
         load_split("mnist", tmp_path, True, torch.device("cpu"))
-    assert "truncated or corrupt" in str(caught.value)
+    message = str(caught.value)  # one line: the file, what is wrong, what to do
+    assert message.startswith(f"{raw / 'train-images-idx3-ubyte'}: expected 60,000 images of 28x28 (47,040,016 bytes), found 5 bytes: truncated")
+    assert "\n" not in message and "copy the originals there again" in message
