@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
@@ -11,7 +12,7 @@ from typing import Any
 
 import torch
 
-from core.atomic import atomic_write
+from core.atomic import atomic_write, write_failure
 from core.events import MAX_EPOCH
 
 FORMAT = "mnist-tui-checkpoint"
@@ -20,6 +21,29 @@ VERSION = 1
 
 class CheckpointError(ValueError):
     """The file is not a usable mnist-tui checkpoint; the message says why."""
+
+
+class SaveError(RuntimeError):
+    """A run's file could not be written; the message names it, says why in words and what to do."""
+
+
+def save_torch_file(path: str | os.PathLike, payload: Any) -> Path:
+    """torch.save, atomically; a write the system refuses raises SaveError with its reason.
+
+    torch.save into a file object reports a refused write as `[enforce fail at
+    inline_container.cc] unexpected pos`, the errno lost. So the payload is serialised in memory
+    first (a checkpoint is about 20 MB, predictions 30 KB: small beside the process) and written
+    as bytes, whose failure is the OSError itself: quota, file size limit, read-only disk.
+    """
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    try:
+        with atomic_write(path) as handle:
+            handle.write(buffer.getbuffer())
+    except OSError as problem:
+        raise SaveError(write_failure(path, problem, "choose another runs folder (--runs-dir)")) from None
+    return path
 
 
 def save_checkpoint(path: str | os.PathLike, *, model, optimizer, config: dict, epoch: int, accuracy: float | None) -> Path:
@@ -37,9 +61,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, config: dict, 
     }
     path = Path(path)
     _check_space(path, payload, epoch)
-    with atomic_write(path) as handle:
-        torch.save(payload, handle)
-    return path
+    return save_torch_file(path, payload)
 
 
 def _check_space(path: Path, payload: dict, epoch: int) -> None:

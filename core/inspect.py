@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from core.atomic import atomic_write
+from core.checkpoint import save_torch_file
 
 PREDICTIONS_GLOB = "predictions-epoch-*.pt"
 
@@ -41,9 +41,7 @@ def save_predictions(folder: Path, epoch: int, labels: torch.Tensor, logits_argm
         "predicted": logits_argmax.to("cpu", torch.uint8),
         "confidence": confidence.to("cpu", torch.float16),
     }
-    with atomic_write(path) as handle:
-        torch.save(payload, handle)
-    return path
+    return save_torch_file(path, payload)
 
 
 def load_predictions(folder: Path) -> dict[int, Predictions]:

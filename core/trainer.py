@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError, SaveError, load_checkpoint, save_checkpoint
 from core.inspect import save_predictions
 from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
@@ -112,6 +112,8 @@ class TrainingRun:
                 torch.cuda.empty_cache()
 
     def _explain(self, error: Exception) -> str:
+        if isinstance(error, SaveError):
+            return f"{error}{self._results_kept()}"
         if isinstance(error, (ConfigError, DataError, CheckpointError, NonFiniteLoss)):
             return str(error)
         if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
@@ -120,6 +122,12 @@ class TrainingRun:
                 f"{self.config.batch_size}: try a smaller batch size, or close other jobs on that GPU"
             )
         return f"{type(error).__name__}: {error}"
+
+    def _results_kept(self) -> str:
+        """Said when a save fails: what the run's log (written before any save) still holds."""
+        if self.epoch <= self.start_epoch:
+            return ""
+        return f"; the results up to epoch {self.epoch} are in the run's log"
 
     def _setup(self) -> None:
         config = self.config
@@ -188,6 +196,17 @@ class TrainingRun:
         )
         return str(path)
 
+    def _save_epoch(self, epoch: int, predicted: torch.Tensor, confidence: torch.Tensor, best: float) -> None:
+        """The epoch's files: its predictions, the checkpoint and, for a new best accuracy, best.pt.
+
+        Saved after every epoch, so a kill (OOM killer, power cut) loses at most the epoch under way.
+        """
+        if self.run_dir is not None:
+            save_predictions(self.run_dir, epoch, self.test_split.labels, predicted, confidence)
+        self._save()
+        if self.checkpoint_path is not None and self.last_accuracy > best:
+            self._save(self.checkpoint_path.with_name(BEST_CHECKPOINT))
+
     def _run(self) -> Iterator[Event]:
         self._setup()
         if self.config.tensorboard and self.run_dir is not None:
@@ -220,15 +239,8 @@ class TrainingRun:
                 return
             self.epoch = epoch
             self.last_accuracy, test_loss, predicted, confidence = predict(self.model, self.test_split)
-            if self.run_dir is not None:
-                save_predictions(self.run_dir, epoch, self.test_split.labels, predicted, confidence)
-            if self.tensorboard is not None:
-                self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
-            # Saved after every epoch, so a kill (OOM killer, power cut) loses at most the epoch under way.
-            self._save()
-            if self.checkpoint_path is not None and self.last_accuracy > best:
-                self._save(self.checkpoint_path.with_name(BEST_CHECKPOINT))
-            best = max(best, self.last_accuracy)
+            # Logged before anything big is saved: a save the disk refuses (a quota, a file size
+            # limit) fails the run, but the epoch's result is already in its log.
             yield EpochEnded(
                 self.run_id,
                 epoch=epoch,
@@ -238,6 +250,10 @@ class TrainingRun:
                 seconds=round(time.perf_counter() - epoch_t0, 3),
                 elapsed=round(self.elapsed(), 3),
             )
+            if self.tensorboard is not None:
+                self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
+            self._save_epoch(epoch, predicted, confidence, best)
+            best = max(best, self.last_accuracy)
             if self.cancel.is_set():
                 saved = str(self.checkpoint_path) if self.checkpoint_path else None  # written after this epoch
                 yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), saved, self._stop_reason())
