@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from core.checkpoint import CheckpointError, SaveError, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointError, SaveError, check_weights_fit, load_checkpoint, load_optimizer_state, save_checkpoint
 from core.inspect import save_predictions
 from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
@@ -162,9 +162,10 @@ class TrainingRun:
                 f"{self.config.resume} holds a {checkpoint['model_name']} network; this run trains a "
                 f"{self.config.model}: choose model {checkpoint['model_name']} to resume it"
             )
+        check_weights_fit(self.config.resume, checkpoint["state_dict"], self.model, self.config.model)
         self.model.load_state_dict(checkpoint["state_dict"])
-        if checkpoint.get("optimizer_name") == self.config.optimizer:
-            self.optimizer.load_state_dict(checkpoint["optimizer_state"])
+        if checkpoint.get("optimizer_name") == self.config.optimizer:  # another optimizer starts its state afresh
+            load_optimizer_state(self.config.resume, self.optimizer, checkpoint["optimizer_state"])
             for group in self.optimizer.param_groups:  # this run's settings win over the saved ones
                 group["lr"], group["weight_decay"] = self.config.lr, self.config.weight_decay
                 if "momentum" in group:

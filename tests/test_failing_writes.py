@@ -76,3 +76,60 @@ def test_a_refused_checkpoint_write_says_which_file_why_and_what_to_do(tmp_path,
     assert str(target) in message and words in message and advice in message and "--runs-dir" in message
     assert "\n" not in message and "Errno" not in message
     assert list(tmp_path.iterdir()) == []  # no temp file, no half a checkpoint
+
+
+# ----- item 6: damaged checkpoints are refused in one line --------------------------------------
+@pytest.fixture(scope="module")
+def sound_checkpoint(tmp_path_factory) -> Path:
+    """A cnn checkpoint after one SGD step (momentum buffers filled), made without training."""
+    import torch
+
+    config = RunConfig()
+    model = build_model("cnn")
+    optimizer = make_optimizer(model, config)
+    model(torch.zeros(2, 1, 28, 28)).sum().backward()
+    optimizer.step()
+    folder = tmp_path_factory.mktemp("checkpoints")
+    return save_checkpoint(folder / "sound.pt", model=model, optimizer=optimizer, config=config.to_dict(), epoch=1, accuracy=0.5)
+
+
+def _damage(sound: Path, target: Path, change) -> Path:
+    import torch
+
+    payload = torch.load(sound, weights_only=True)
+    change(payload)
+    torch.save(payload, target)
+    return target
+
+
+DAMAGES = {  # name: (how the file is damaged, the model the run trains, what the message must say)
+    "cnn weights claiming mlp": (lambda p: p.update(model_name="mlp"), "mlp", "they are the cnn's"),
+    "a missing tensor": (lambda p: p["state_dict"].pop("fc.1.weight"), "cnn", "missing fc.1.weight"),
+    "a tensor of the wrong shape": (lambda p: p["state_dict"].update({"fc.5.bias": p["state_dict"]["fc.5.bias"][:3]}), "cnn", "fc.5.bias is [3], not [10]"),
+    "an empty optimizer state": (lambda p: p.update(optimizer_state={}), "cnn", "SGD optimizer state does not fit ('param_groups' is missing"),
+    "a momentum buffer of the wrong shape": (lambda p: p["optimizer_state"]["state"][0].update(momentum_buffer=p["optimizer_state"]["state"][0]["momentum_buffer"][:1, :1]), "cnn", "momentum_buffer of parameter 0 is [1, 1, 3, 3], not [16, 1, 3, 3]"),
+    "a key with a newline": (lambda p: p["state_dict"].update({"fc.9\nweight": p["state_dict"]["fc.5.bias"]}), "cnn", "unexpected fc.9 weight"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_checkpoint_is_refused_in_one_line_saying_what_does_not_fit(sound_checkpoint, tmp_path, damage):
+    from core.trainer import run_events
+
+    change, model, expected = DAMAGES[damage]
+    path = _damage(sound_checkpoint, tmp_path / "damaged.pt", change)
+    config = RunConfig(model=model, resume=str(path), train_size=1000, test_size=500)
+    *_, failed = run_events(config, "damaged")
+    assert failed.kind == "run_failed" and failed.error_type == "CheckpointError", failed
+    assert expected in failed.message and str(path) in failed.message and "resume from another checkpoint" in failed.message
+    assert "\n" not in failed.message and "Error(s) in loading" not in failed.message
+
+
+def test_train_resuming_a_damaged_checkpoint_exits_1_with_one_line(sound_checkpoint, tmp_path, runs_dir):
+    change, _, expected = DAMAGES["a missing tensor"]
+    path = _damage(sound_checkpoint, tmp_path / "damaged.pt", change)
+    result = subprocess.run([*MNIST_TUI, "train", "--resume", str(path), *SMALL, "--runs-dir", str(runs_dir)],
+                            capture_output=True, text=True, timeout=240, cwd=REPO)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
+    assert expected in failed and str(path) in failed
