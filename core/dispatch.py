@@ -57,6 +57,8 @@ class Dispatcher:
         return held
 
     def runners(self) -> dict[str, Runner]:
+        """Every run's runner (asked at each watch): runners that have exited are reaped first."""
+        self.launcher.reap()
         return dict(self.launcher.by_run)
 
     def stop(self, run_id: str, reason: str) -> None:

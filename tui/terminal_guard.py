@@ -26,8 +26,9 @@ CHECK_EVERY_S = 0.2
 
 
 class TerminalGuard:
-    def __init__(self, leave: Callable[[str, int], None]) -> None:
+    def __init__(self, leave: Callable[[str, int], None], app=None) -> None:
         self._leave = leave  # (reason, exit code), called on the event loop's thread
+        self._app = app  # the Textual app whose driver is restarted after SIGCONT
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gone = threading.Event()
 
@@ -35,10 +36,24 @@ class TerminalGuard:
         self._loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
+        if self._app is not None:
+            signal.signal(signal.SIGCONT, self._on_continue)
         threading.Thread(target=self._watch_input, name="mnist-tui-input-guard", daemon=True).start()
 
     def _on_signal(self, signum, _frame) -> None:
         self.gone(f"{signal.Signals(signum).name} received", 128 + signum)
+
+    def _on_continue(self, _signum, _frame) -> None:
+        """Continued after a stop: one fresh set of driver threads, terminal modes set again, a full repaint."""
+        driver = getattr(self._app, "_driver", None)
+        if driver is None or self._gone.is_set():
+            return
+        writer = getattr(driver, "_writer_thread", None)
+        if writer is not None and writer.is_alive():  # a raw SIGSTOP: nothing was suspended before it
+            driver.suspend_application_mode()
+        driver.resume_application_mode()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(lambda: self._app.refresh(repaint=True, layout=True))
 
     def gone(self, reason: str, code: int) -> None:
         """The terminal is gone: arm the hard exit, then ask the app to leave."""
