@@ -8,6 +8,7 @@ only in seed), a row is a configuration and its cells are mean ± std.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -77,7 +78,13 @@ NAME = Column("name", "name", lambda r: r.label, _plain, 20)
 STATUS = Column("status", "status", lambda r: r.status, _plain, 11)
 FINAL = Column("final", "final%", lambda r: r.final, _percent, 6)
 BEST = Column("best", "best%", lambda r: r.best, _percent, 6)
+def _local_time(value) -> str:
+    """A start time in the viewer's time zone (ids and the CSV keep UTC)."""
+    return "" if value is None else time.strftime("%m-%d %H:%M", time.localtime(value))
+
+
 AFTER = [
+    Column("started", "started", lambda r: r.started_at, _local_time, 11),
     Column("seconds", "time_s", lambda r: r.seconds, _seconds, 7),
     Column("sweep", "sweep", lambda r: r.config.sweep or None, _plain, 21),
 ]

@@ -15,7 +15,8 @@ import socket
 from pathlib import Path
 
 from core.atomic import atomic_write
-from core.store import RUNNER_FILE, is_live, process_start_time
+from core.liveness import RUNNER_FILE, is_live, process_start_time
+from core.safe_read import read_text
 
 STOP_REQUEST_FILE = "stop-request.json"
 STOP_SIGNAL = signal.SIGUSR1
@@ -28,7 +29,7 @@ class ControlError(RuntimeError):
 def runner_of(folder: Path) -> dict:
     """The run's writer as recorded in runner.json: pid, host, start time; checked."""
     try:
-        info = json.loads((folder / RUNNER_FILE).read_text(encoding="utf-8"))
+        info = json.loads(read_text(folder / RUNNER_FILE, 4096))
         pid, host = info["pid"], info["host"]
     except (OSError, ValueError, KeyError, TypeError):
         raise ControlError(f"{folder.name} does not say which process trains it (no readable {RUNNER_FILE})") from None
@@ -69,7 +70,7 @@ def read_stop_reason(folder: Path | None, default: str = "stopped by the user") 
     if folder is None:
         return default
     try:
-        reason = json.loads((folder / STOP_REQUEST_FILE).read_text(encoding="utf-8"))["reason"]
+        reason = json.loads(read_text(folder / STOP_REQUEST_FILE, 4096))["reason"]
     except (OSError, ValueError, KeyError, TypeError):
         return default
     return reason[:200] if isinstance(reason, str) and reason else default

@@ -33,6 +33,7 @@ class RunUpdate:
     live: bool = True  # a process still trains it
     runner_ended: str = ""  # its runner died before ending it: how, and the runner's last lines
     warnings: list[str] = field(default_factory=list)  # lines skipped (torn, mistyped, out of range)
+    vanished: bool = False  # its folder is gone from the runs folder (deleted, or moved: see the new id)
 
 
 def _younger_than(path: Path, seconds: float) -> bool:
@@ -62,10 +63,22 @@ def poll_runs(
     followed: Mapping[str, tuple[int, RunConfig]],
     known: set[str],
     runners: Mapping[str, Runner],
+    listed: set[str] | None = None,
 ) -> list[RunUpdate]:
-    """What changed since the last poll. `followed`: run id -> (offset read, config); `runners`: own runs' runners."""
+    """What changed since the last poll. `followed`: run id -> (offset read, config); `runners`: own
+    runs' runners; `listed`: the ids the last listing found, updated here (a run that was listed
+    and no longer is has vanished). A runs folder that cannot be listed changes nothing."""
+    try:
+        ids = store.run_ids()
+    except StoreError:
+        return []
     updates = []
-    for run_id in store.run_ids():
+    if listed is not None:
+        updates += [RunUpdate(run_id, live=False, vanished=True) for run_id in sorted(listed - set(ids)) if run_id in known]
+        listed.clear()
+        listed.update(ids)
+    gone = {u.run_id for u in updates}
+    for run_id in ids:
         if run_id in known:
             continue
         stored = read_run(store.root / run_id)
@@ -73,8 +86,10 @@ def poll_runs(
         if being_made and _younger_than(store.root / run_id, NEW_RUN_GRACE_S):
             continue  # a run being created right now: its config and log are on their way
         record = RunRecord.from_stored(stored)
-        updates.append(RunUpdate(run_id, record, [], record.log_offset, record.log_offset, stored.live))
+        updates.append(RunUpdate(run_id, record, [], record.log_offset, record.log_offset, stored.live, warnings=[f"{run_id}: {w}" for w in stored.warnings]))
     for run_id, (offset, config) in followed.items():
+        if run_id in gone:
+            continue
         # Liveness first, then the read: a writer that ended meanwhile has all its lines read.
         runner = runners.get(run_id)
         exit_code = runner.exit_code() if runner is not None else None

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator
 
 from core.config import RunConfig
 from core.events import END_KINDS, Event, RunFailed, event_from_dict
+from core.safe_read import read_bytes
 from core.store import RUNNER_LOG
 
 _numbers = itertools.count(1)
@@ -57,9 +58,7 @@ def describe_exit(code: int) -> str:
 def tail(path: Path, lines: int = 4, limit: int = 16_384) -> str:
     """The last lines of a log, for a message (empty when there is none)."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - limit))
-            text = handle.read().decode("utf-8", "replace")
+        text = read_bytes(path, limit, offset=None).decode("utf-8", "replace")
     except OSError:
         return ""
     kept = [line.rstrip() for line in text.splitlines() if line.strip()]
@@ -222,6 +221,11 @@ class Launcher:
         if warm_next:
             self.warm_up()
         return runner
+
+    def reap(self) -> None:
+        """Collect the runners that have exited, so none stays a <defunct> child of an open dashboard."""
+        for runner in {*self.by_run.values(), self.warm, self.first} - {None}:
+            runner.exit_code()  # Popen.poll: waits for the child if it has ended, at once otherwise
 
     def close(self) -> None:
         """The dashboard is leaving: the warm runner exits; runners with runs train on."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from core.config import RunConfig
 from core.events import BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.store import id_time
 
 # queued and running are live states; the rest are final. "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
@@ -112,9 +113,16 @@ class RunRecord:
 
 
 def load_records(store) -> tuple[list[RunRecord], list[str]]:
-    """Every stored run as a record (oldest first), and the warnings met reading them."""
-    records, warnings = [], []
+    """Every stored run as a record, in start order, and the warnings met reading them (an unreadable run's reason too)."""
+    records, warnings, started = [], [], {}
     for stored in store.load_all():
-        records.append(RunRecord.from_stored(stored))
+        record = RunRecord.from_stored(stored)
+        records.append(record)
+        # When it started: as its log says, else as its id says, else when its config was written.
+        started[stored.run_id] = next(t for t in (record.started_at, id_time(stored.run_id), stored.created) if t is not None)
         warnings += [f"{stored.run_id}: {w}" for w in stored.warnings]
+        if stored.unreadable:
+            warnings.append(f"{stored.run_id}: unreadable: {stored.unreadable}")
+    # In start order, whatever the folder names say (ids of older versions were stamped in local time).
+    records.sort(key=lambda r: (started[r.run_id], r.run_id))
     return records, warnings

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 from core.config import RunConfig
 from core.events import Event, RunFailed
-from core.store import RunStore, StoreError
+from core.store import FolderMoved, RunStore, StoreError, os_error_in_words
 from core.trainer import run_events
 
 
@@ -40,8 +40,15 @@ def recorded_run(
         for event in events:
             try:
                 writer.append(event)
-            except OSError as problem:  # disk full mid-run: stop training, say why
-                yield RunFailed(run_id, "StoreError", f"cannot append to {writer.folder}: {problem}; free disk space")
+            except (OSError, FolderMoved) as problem:  # stop training (closing `events`), say why
+                failed = RunFailed(run_id, "StoreError", _why_the_log_stopped(writer, event, problem), getattr(event, "elapsed", 0.0))
+                try:  # the log is still open even when its folder moved: its last lines land there
+                    writer.record(event)
+                    writer.record(failed)
+                except OSError:
+                    pass
+                yield event
+                yield failed
                 return
             yield event
     finally:
@@ -52,3 +59,12 @@ def wait_politely(thread: threading.Thread, poll_s: float = 0.2) -> None:
     """Join a thread in short steps so the main thread still receives signals (Ctrl+C, SIGHUP)."""
     while thread.is_alive():
         thread.join(poll_s)
+
+
+def _why_the_log_stopped(writer, event: Event, problem: Exception) -> str:
+    """One line: what happened to the run folder, where training stopped, what to do."""
+    where = f" at epoch {event.epoch}, batch {event.batch}" if hasattr(event, "batch") else f" at epoch {getattr(event, 'epoch', '?')}"
+    if isinstance(problem, FolderMoved):
+        return f"{problem}; training stopped{where} (the folder, wherever it went, holds its log up to here)"
+    return (f"cannot write the event log in {writer.folder} ({os_error_in_words(problem)}); training stopped{where}: "
+            "free some space or choose another --runs-dir")

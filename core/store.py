@@ -1,22 +1,25 @@
 """The run store: one folder per run with its config, an append-only event log and its weights.
 
-    runs/20261127-181502-0423f-cnn-lr0.01-bs64/
+    runs/20261127-181502-042-0423f1a2-cnn-lr0.01-bs64/
         config.json      the RunConfig, written atomically before training starts
         events.jsonl     one JSON event per line, flushed as it is written
-        runner.json      who writes it: {"pid", "host", "start_time"} (see core.control)
+        runner.json      who writes it: {"pid", "host", "start_time"[, "ended_at"]} (core.liveness)
         runner.log       a runner process's stderr (a crash trace ends up here)
         stop-request.json  why a stop was asked for (core.control), read by the runner
         checkpoint.pt    the weights after the last finished epoch (atomic, by core.checkpoint)
         best.pt          the weights of the best test accuracy so far
         predictions-epoch-N.pt  every test image's predicted class and confidence (core.inspect)
 
-Ids sort by start time and carry the run's name. Reading is forgiving: a torn last line
-(the process was killed mid-write) is skipped with a warning, an unreadable run is listed as
-unreadable, and nothing here ever raises on bad file contents.
+Ids start with the UTC start time (so they sort by it whatever the TZ of whoever started them)
+and carry the run's name. Reading is forgiving and bounded: only regular files are opened (never
+a FIFO, socket, device or link: core.safe_read), each to a size limit; a torn last line is
+skipped with a warning; a run that cannot be read is listed as unreadable with the reason; and
+nothing here raises on bad file contents or another user's folder.
 """
 
 from __future__ import annotations
 
+import calendar
 import errno
 import fcntl
 import itertools
@@ -25,7 +28,7 @@ import os
 import re
 import secrets
 import shutil
-import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,19 +37,25 @@ from pathlib import Path
 from core.atomic import atomic_write
 from core.config import ConfigError, RunConfig
 from core.events import Event, event_from_dict
+from core.liveness import EVENTS_FILE, HEARTBEAT_S, RUNNER_FILE, file_system_of, is_live, process_alive, this_process
+from core.safe_read import UnsafeFile, read_bytes, read_text
 
 RUNS_ENV = "MNIST_TUI_RUNS"
 CONFIG_FILE = "config.json"
-EVENTS_FILE = "events.jsonl"
 CHECKPOINT_FILE = "checkpoint.pt"
 MAX_LINE_BYTES = 64 * 1024  # an event is a few hundred bytes; a longer line is corrupt
+MAX_CONFIG_BYTES = 64 * 1024  # a config is under 1 KB
+MAX_LOG_BYTES = 256 * 1024 * 1024  # a 2,000-epoch run logs ~60 MB; past this a log is not ours
 READ_CHUNK = 4 * 1024 * 1024  # bytes of a live log read at once
-RUNNER_FILE = "runner.json"
 RUNNER_LOG = "runner.log"
 
 
 class StoreError(RuntimeError):
     """The runs folder cannot be used; the message says which folder and what to do."""
+
+
+class FolderMoved(StoreError):
+    """The run's folder was moved or deleted while its run trained."""
 
 
 def resolve_runs_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -61,20 +70,32 @@ _id_count = itertools.count()
 _id_lock = threading.Lock()
 
 
+def utc_stamp(now: float, pattern: str = "%Y%m%d-%H%M%S") -> str:
+    """A timestamp for names that sort by time: UTC, so two users' TZ settings cannot reorder them."""
+    return time.strftime(pattern, time.gmtime(now))
+
+
+def id_time(run_id: str) -> float | None:
+    """The UTC start time an id begins with (seconds since the epoch), or None for another name."""
+    try:
+        return calendar.timegm(time.strptime(run_id[:15], "%Y%m%d-%H%M%S"))
+    except ValueError:
+        return None
+
+
 def new_run_id(config: RunConfig, now: float | None = None) -> str:
-    """`YYYYmmdd-HHMMSS-mmm-xxxxxxxx-<label>`: sorts by start time (to the millisecond), readable in `ls`.
+    """`YYYYmmdd-HHMMSS-mmm-xxxxxxxx-<label>` (UTC): sorts by start time to the millisecond, readable in `ls`.
 
     Unique: within a process a counter tells ids apart (65,536 a millisecond), across processes
     16 random bits do; a collision that still happens is refused by `create`, never merged.
     """
     now = time.time() if now is None else now
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     millis = int(now * 1000) % 1000
     with _id_lock:
         count = next(_id_count)
     tag = f"{count % 65536:04x}{secrets.token_hex(2)}"
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", config.name or f"{config.model}-lr{config.lr:g}-bs{config.batch_size}")
-    return f"{stamp}-{millis:03d}-{tag}-{slug.strip('-')[:40] or 'run'}"
+    return f"{utc_stamp(now)}-{millis:03d}-{tag}-{slug.strip('-')[:40] or 'run'}"
 
 
 @dataclass
@@ -87,6 +108,7 @@ class StoredRun:
     unreadable: str | None = None  # why nothing of this run could be read
     live: bool = False  # a process (this one or another) is writing it now
     log_offset: int = 0  # bytes of events.jsonl consumed, to read only what is new later
+    created: float = 0.0  # when its config was written (seconds since the epoch): the start order of a run that never started
 
     @property
     def checkpoint(self) -> Path | None:
@@ -94,60 +116,89 @@ class StoredRun:
         return path if path.is_file() else None
 
 
+def _folder_identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 class RunWriter:
     """Appends one run's events; each line is flushed (and the file fsynced at epoch and run ends).
 
-    The writer holds an exclusive flock on the log while the run lives. The kernel drops it when
-    the process ends, however it ends, so readers tell a live run from a killed one by trying it.
+    Liveness (core.liveness): the writer holds an exclusive flock on the log while the run lives
+    (where the file system has locks: without, it says so once on stderr and carries on), names
+    itself in runner.json, and touches the log every HEARTBEAT_S seconds. Before each append it
+    checks that its folder is still where it was made: a folder moved or deleted from outside
+    raises FolderMoved, and the reason is written into the log it still holds open.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._file = open(folder / EVENTS_FILE, "a", encoding="utf-8")
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        # Who holds the lock: lets `x` in a dashboard signal this process, and only this one.
+        self.lock_warning = _take_lock(self._file.fileno(), folder)
+        self._identity = _folder_identity(folder)
+        # Who writes it: lets `x` in a dashboard signal this process, and only this one.
         with atomic_write(folder / RUNNER_FILE, "w", encoding="utf-8") as handle:
             json.dump(this_process(), handle)
+        self._closed = threading.Event()
+        threading.Thread(target=self._heartbeat, name="mnist-tui-heartbeat", daemon=True).start()
 
     @property
     def checkpoint_path(self) -> Path:
         return self.folder / CHECKPOINT_FILE
 
+    def check_folder(self) -> None:
+        """Raise FolderMoved if the run folder is no longer the one this writer made."""
+        if _folder_identity(self.folder) != self._identity:
+            raise FolderMoved(f"the run folder {self.folder} was moved or deleted while the run trained")
+
     def append(self, event: Event) -> None:
+        self.check_folder()
+        self.record(event)
+
+    def record(self, event: Event) -> None:
+        """Append without the folder check: the last word of a run whose folder moved still reaches its log."""
         self._file.write(json.dumps(event.to_dict(), separators=(",", ":")) + "\n")
         self._file.flush()
         if event.kind in ("epoch_ended", "run_finished", "run_stopped", "run_failed"):
             os.fsync(self._file.fileno())
 
+    def _heartbeat(self) -> None:
+        while not self._closed.wait(HEARTBEAT_S):
+            try:
+                os.utime(self._file.fileno())
+            except (OSError, ValueError):
+                return
+
     def close(self) -> None:
+        self._closed.set()
+        try:  # the runner process may train another run next: this one is over
+            info = {**this_process(), "ended_at": time.time()}
+            with atomic_write(self.folder / RUNNER_FILE, "w", encoding="utf-8") as handle:
+                json.dump(info, handle)
+        except OSError:
+            pass  # folder gone or full: the lock (dropped below) and the dead pid still tell
         self._file.close()  # closing releases the lock
 
 
-def process_start_time(pid: int) -> int | None:
-    """When a process started (clock ticks since boot, Linux), to tell it from a later one with its id."""
+def _take_lock(fd: int, folder: Path) -> str:
+    """The writer's exclusive lock; where the file system has none, a warning (returned and printed)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def this_process() -> dict:
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "start_time": process_start_time(pid)}
-
-
-def is_live(folder: Path) -> bool:
-    """True while some process holds the run's writer lock."""
-    try:
-        with open(folder / EVENTS_FILE, "rb") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError as busy:
-                return busy.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
-            return False
-    except OSError:
-        return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return ""
+    except OSError as problem:
+        if problem.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise StoreError(f"{folder / EVENTS_FILE} is locked by another process: two runs got one folder") from None
+        kind = file_system_of(folder) or "unknown"
+        warning = (
+            f"mnist-tui: warning: cannot lock {folder / EVENTS_FILE} on this {kind} file system "
+            f"({problem.strerror or problem}); training goes on, and dashboards tell it is live by its "
+            f"runner.json and its log's heartbeat instead"
+        )
+        print(warning, file=sys.stderr, flush=True)
+        return warning
 
 
 # The temporary files core.atomic makes for the files this program writes into a run folder:
@@ -157,15 +208,19 @@ _OUR_TEMP = re.compile(r"\.(config\.json|checkpoint\.pt|best\.pt|runner\.json|st
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
     """Delete the temporary files a writer left when it died mid-write: only while the run is not
-    live (its lock is free), only names this program makes, never through a symbolic link."""
-    if folder.is_symlink() or not folder.is_dir() or is_live(folder):
-        return []
+    live, only names this program makes, never through a symbolic link."""
+    try:
+        if folder.is_symlink() or not folder.is_dir() or is_live(folder):
+            return []
+        entries = list(folder.iterdir())
+    except OSError:
+        return []  # another user's folder, or gone: nothing of ours to clean
     removed = []
-    for temp in folder.iterdir():
+    for temp in entries:
         match = _OUR_TEMP.fullmatch(temp.name)
-        if match is None or temp.is_symlink() or not temp.is_file() or _process_alive(int(match.group(2))):
-            continue
         try:
+            if match is None or temp.is_symlink() or not temp.is_file() or process_alive(int(match.group(2))):
+                continue
             temp.unlink()
             removed.append(temp)
         except OSError:
@@ -173,20 +228,26 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_IN_WORDS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large (a file size limit: ulimit -f)",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the folder is gone",
+}
+
+
+def os_error_in_words(problem: OSError) -> str:
+    """An OSError as a user reads it: 'disk quota exceeded' rather than '[Errno 122]'."""
+    return _IN_WORDS.get(problem.errno, problem.strerror or str(problem))
 
 
 def _unwritable(folder: Path, problem: OSError) -> StoreError:
     return StoreError(
-        f"cannot write the run folder {folder} ({problem.strerror or problem}); "
-        "choose a writable folder with --runs-dir or $MNIST_TUI_RUNS, or free some disk space"
+        f"cannot write the run folder {folder} ({os_error_in_words(problem)}); "
+        f"free some space, or choose a writable folder with --runs-dir or ${RUNS_ENV}"
     )
 
 
@@ -195,6 +256,7 @@ class RunStore:
         self.root = Path(root)
 
     def create(self, run_id: str, config: RunConfig) -> RunWriter:
+        """Make the run's folder, its config and its writer; on failure nothing is left behind."""
         folder = self.root / run_id
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -210,18 +272,36 @@ class RunStore:
             with atomic_write(folder / CONFIG_FILE, "w", encoding="utf-8") as handle:
                 json.dump(config.to_dict(), handle, indent=2)
             return RunWriter(folder)
-        except OSError as problem:
+        except (OSError, StoreError) as problem:
+            shutil.rmtree(folder, ignore_errors=True)  # an empty run folder would list as a broken run
+            if isinstance(problem, StoreError):
+                raise
             raise _unwritable(folder, problem) from problem
 
     def run_ids(self) -> list[str]:
-        if not self.root.is_dir():
+        """The run folders' names, sorted (ids start with their UTC start time). A runs folder that
+        cannot be listed raises StoreError; a symbolic link is not followed out of it."""
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
             return []
-        # A symbolic link is not followed out of the runs folder: runs are real folders in it.
-        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and not p.is_symlink() and p.is_dir())
+        except OSError as problem:
+            raise StoreError(f"cannot list the runs folder {self.root} ({problem.strerror or problem})") from None
+        ids = []
+        for entry in entries:
+            try:
+                if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    ids.append(entry.name)
+            except OSError:
+                continue
+        return sorted(ids)
 
     def is_empty(self) -> bool:
         """No run recorded yet (a first start): cheap, no run is read."""
-        return not self.run_ids()
+        try:
+            return not self.run_ids()
+        except StoreError:
+            return False
 
     def load(self, run_id: str) -> StoredRun:
         return read_run(self.root / run_id)
@@ -230,10 +310,17 @@ class RunStore:
         return [self.load(run_id) for run_id in self.run_ids()]
 
     def delete(self, run_id: str) -> None:
+        """Remove a run's folder; refused while any sign says it trains (core.liveness). A folder
+        already gone counts as deleted."""
         folder = self.root / run_id
         if is_live(folder):
             raise StoreError(f"{run_id} is still training; stop it before deleting it")
-        shutil.rmtree(folder)
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            pass
+        except OSError as problem:
+            raise StoreError(f"could not delete {folder}: {problem.strerror or problem}") from None
 
     def read_new_events(self, run_id: str, offset: int) -> tuple[list[Event], int, list[str]]:
         """Events appended since `offset` (at most READ_CHUNK bytes a call), the new offset, warnings.
@@ -242,9 +329,7 @@ class RunStore:
         no end is skipped whole, so a corrupt log cannot stall the reader.
         """
         try:
-            with open(self.root / run_id / EVENTS_FILE, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(READ_CHUNK)
+            data = read_bytes(self.root / run_id / EVENTS_FILE, READ_CHUNK, offset)
         except OSError:
             return [], offset, []
         end = data.rfind(b"\n") + 1
@@ -275,22 +360,57 @@ def read_events(data: bytes, where: str = EVENTS_FILE) -> tuple[list[Event], lis
 
 
 def read_run(folder: Path) -> StoredRun:
-    run = StoredRun(run_id=folder.name, path=folder)
+    """A run folder as it is now; any problem is a warning or the `unreadable` reason, never a raise."""
+    run = StoredRun(run_id=folder.name, path=folder, created=_modified(folder / CONFIG_FILE) or _modified(folder))
     remove_stale_temp_files(folder)
     try:
-        config_data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        run.config = RunConfig.from_dict(config_data)
-    except (OSError, ValueError, TypeError, AttributeError, ConfigError) as bad:
-        run.unreadable = f"config.json is missing or unreadable ({str(bad)[:120]})"
+        run.config = RunConfig.from_dict(json.loads(read_text(folder / CONFIG_FILE, MAX_CONFIG_BYTES)))
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError, ConfigError) as bad:
+        run.unreadable = _config_problem(folder, bad)
         return run
     run.live = is_live(folder)
     try:
-        data = (folder / EVENTS_FILE).read_bytes()
+        data = read_bytes(folder / EVENTS_FILE, MAX_LOG_BYTES + 1)
     except OSError as bad:
-        run.warnings.append(f"no event log ({bad.strerror or bad})")
+        if bad.errno != errno.ENOENT:  # a FIFO, a link, another user's file: nothing of it can be trusted
+            run.unreadable = bad.strerror or str(bad)
+        else:
+            run.warnings.append("no event log yet")
         return run
-    if run.live:  # the writer may be mid-line: keep the partial line for the next read
+    if len(data) > MAX_LOG_BYTES:
+        run.warnings.append(f"{EVENTS_FILE} is larger than {MAX_LOG_BYTES >> 20} MiB: read only its start")
+        data = data[:MAX_LOG_BYTES]
+    if run.live or len(data) >= MAX_LOG_BYTES:  # the writer may be mid-line: keep the partial line for the next read
         data = data[: data.rfind(b"\n") + 1]
-    run.events, run.warnings = read_events(data)
+    run.events, more = read_events(data)
+    run.warnings += more
     run.log_offset = len(data)
     return run
+
+
+def _modified(path: Path) -> float:
+    try:
+        return os.stat(path, follow_symlinks=False).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _config_problem(folder: Path, bad: Exception) -> str:
+    number = getattr(bad, "errno", None)
+    if number == errno.ENOENT:
+        return "config.json is missing"
+    if number in (errno.EACCES, errno.EPERM):
+        return f"permission denied: the folder or its config.json is not readable by you{_owner(folder)}"
+    if isinstance(bad, OSError):
+        return bad.strerror or str(bad)  # UnsafeFile's words: "config.json is a FIFO, not a file"
+    return f"config.json is not a valid configuration ({str(bad)[:160]})"
+
+
+def _owner(folder: Path) -> str:
+    try:
+        import pwd
+
+        return f" (it belongs to {pwd.getpwuid(folder.stat().st_uid).pw_name})"
+    except (OSError, KeyError, ImportError):
+        return ""
+

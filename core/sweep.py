@@ -43,7 +43,10 @@ def split_values(field: str, text: str) -> list[str]:
 
 
 def new_sweep_id(now: float | None = None) -> str:
-    return time.strftime("sweep-%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
+    """`sweep-YYYYmmdd-HHMMSS`, in UTC (as run ids: core.store.utc_stamp)."""
+    from core.store import utc_stamp
+
+    return utc_stamp(time.time() if now is None else now, "sweep-%Y%m%d-%H%M%S")
 
 
 def expand_grid(values: Mapping[str, str], sweep_id: str = "") -> list[RunConfig]:

@@ -42,7 +42,7 @@ def _no_runner_outlives_its_test(tmp_path):
 
     from core import launcher
     from core.control import ControlError, runner_of
-    from core.store import is_live, process_start_time
+    from core.liveness import is_live, process_start_time
 
     yield
     for runner in launcher.STARTED:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.events import BatchLogged, EpochEnded, RunFailed, RunFinished, RunStarted
-from core.store import RunStore
+from core.store import RunStore, id_time
 
 SEED_RUNS = [  # (run id, lr, batch size, accuracy % per epoch)
     ("20261101-090000-a001-cnn-lr0.01-bs64", 0.01, 64, [98.12, 98.71, 98.95, 99.02, 99.10]),
@@ -44,7 +44,7 @@ def write_seed_runs(runs_dir: Path, *, interrupted: bool = False, failed: bool =
     if interrupted:
         config = RunConfig(lr=0.05, name="killed mid-run")
         writer = store.create("20261101-095000-a006-killed-mid-run", config)
-        writer.append(RunStarted("20261101-095000-a006-killed-mid-run", config.to_dict(), "cpu", "cpu", 2_328_298, 60_000, 10_000, 938, 0.0))
+        writer.append(RunStarted("20261101-095000-a006-killed-mid-run", config.to_dict(), "cpu", "cpu", 2_328_298, 60_000, 10_000, 938, id_time("20261101-095000")))
         writer.append(EpochEnded("20261101-095000-a006-killed-mid-run", 1, 0.9671, 0.1, 0.3, 50.0, 50.0))
         writer.close()
     if failed:
@@ -59,7 +59,7 @@ def _write(store: RunStore, runs, seeds=None) -> None:
         config = RunConfig(lr=lr, batch_size=batch_size, seed=seeds[index] if seeds else 1)
         per_epoch = math.ceil(60_000 / batch_size)
         writer = store.create(run_id, config)
-        writer.append(RunStarted(run_id, config.to_dict(), "cuda:0", "NVIDIA H100 80GB HBM3", 2_328_298, 60_000, 10_000, per_epoch, 0.0))
+        writer.append(RunStarted(run_id, config.to_dict(), "cuda:0", "NVIDIA H100 80GB HBM3", 2_328_298, 60_000, 10_000, per_epoch, id_time(run_id)))
         elapsed = 0.0
         for epoch, accuracy in enumerate(accuracies, start=1):
             for batch in range(100, per_epoch + 1, 100):

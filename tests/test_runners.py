@@ -56,6 +56,12 @@ def _dashboard_in_a_pty(runs_dir, stdin_pipe=False):
     return pid, terminal, write_end
 
 
+def child_states(pid):
+    """{child pid: ps state} of `pid`'s children (a state starting with Z: defunct, not yet reaped)."""
+    out = subprocess.run(["ps", "-o", "pid=,stat=", "--ppid", str(pid)], capture_output=True, text=True, timeout=10).stdout
+    return {int(p): s for p, s in (line.split()[:2] for line in out.splitlines() if line.strip())}
+
+
 def _drain(terminal, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -184,6 +190,8 @@ async def test_enter_hands_the_run_to_the_warm_runner_and_warms_the_next(runs_di
         assert launcher.warm is None  # no torch import competes with the run for the CPU...
         await wait_for(pilot, lambda: record.status == "done", timeout=120)
         assert launcher.warm is not None and launcher.warm is not warm  # ...the next warms up once it ends
+        # The runner that trained it exits; the open dashboard reaps it (ps shows no <defunct> child).
+        await wait_for(pilot, lambda: warm.pid not in child_states(os.getpid()), timeout=30)
         assert json.loads((runs_dir / record.run_id / "runner.json").read_text())["pid"] == warm.pid != os.getpid()
         spare = launcher.warm
     assert wait_until(lambda: spare.exit_code() is not None, 30, "the spare warm runner to exit with the dashboard") is not None

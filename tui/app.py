@@ -71,7 +71,7 @@ class MnistTui(RunActions, ViewActions, App):
         self.queue = self.dispatcher.queue  # the same object: the queue lives in core
         self.device_probe = device_probe or self.dispatcher.launcher.devices  # the runner lists them: torch stays out
         self.watcher = RunWatcher(self, self.store)
-        self.guard = TerminalGuard(self.leave) if handle_signals else None
+        self.guard = TerminalGuard(self.leave, self) if handle_signals else None
         self.records: dict[str, RunRecord] = {}
         self.color_index: dict[str, int] = {}
         self.hidden: set[str] = set()
@@ -157,6 +157,9 @@ class MnistTui(RunActions, ViewActions, App):
         """Fold what the store said into the records now; draw it at the next UI tick."""
         reshaped = False
         for update in message.updates:
+            if update.vanished:
+                reshaped |= self.forget_run(update.run_id, "its folder was deleted or moved outside the dashboard")
+                continue
             if update.record is not None:
                 if update.run_id not in self.records:
                     self.records[update.run_id] = update.record

@@ -136,12 +136,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _stored_records(args: argparse.Namespace):
     from core.results import load_records
-    from core.store import RunStore, resolve_runs_dir
+    from core.store import RunStore, StoreError, resolve_runs_dir
 
     store = RunStore(resolve_runs_dir(args.runs_dir))
     if not store.root.is_dir():
         raise UsageError(f"the runs folder {store.root} does not exist (choose one with --runs-dir or $MNIST_TUI_RUNS)")
-    records, warnings = load_records(store)
+    try:
+        records, warnings = load_records(store)
+    except StoreError as problem:  # the runs folder itself cannot be listed (a run that cannot be read is a warning)
+        raise UsageError(str(problem)) from None
     for warning in warnings:
         print(f"mnist-tui: warning: {warning}", file=sys.stderr)
     return store, records
@@ -170,6 +173,9 @@ def runs_command(args: argparse.Namespace) -> int:
         c = r.config
         config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size} seed={c.seed}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
         status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.message}" if r.status in ("failed", "unreadable") else "")
+        if r.status == "unreadable":  # its configuration is unknown: no made-up defaults
+            table.add_row(Text(r.run_id), "", "", "", "", status)
+            continue
         table.add_row(Text(r.run_id), Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
     print_table(Console(), table)
     return EXIT_OK

@@ -49,19 +49,28 @@ class RunActions:
             if record.status != "queued":
                 try:
                     self.store.delete(run_id)
-                except (OSError, StoreError) as problem:
-                    self.notify(f"could not delete {run_id}: {problem}", markup=False, severity="error")
+                except StoreError as problem:
+                    self.notify(str(problem), markup=False, severity="error")
                     return
             self.queue.remove(run_id)
-            self.records.pop(run_id, None)
-            self.hidden.discard(run_id)
-            self._refresh_runs()
-            self.notify(f"deleted {record.label}", markup=False, timeout=3)
+            self.forget_run(run_id, "deleted")
 
         where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
         from tui.widgets.confirm_dialog import ConfirmDialog
 
         self.push_screen(ConfirmDialog(Text(f"Delete the run {record.label}{where}?"), yes="Delete"), answer)
+
+    def forget_run(self, run_id: str, why: str) -> bool:
+        """Take a run off the table and charts (deleted, or its folder vanished); True if it was there."""
+        record = self.records.pop(run_id, None)
+        if record is None:
+            return False
+        self.hidden.discard(run_id)
+        if self.dispatcher.finish(run_id):  # its slot is free: its runner stops at its next write
+            self._start_next()
+        self._refresh_runs()
+        self.notify(f"{record.label}: {why}", markup=False, timeout=4)
+        return True
 
     def action_stop(self) -> None:
         """The run under the table's cursor if it trains (any process's); else this dashboard's."""

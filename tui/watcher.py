@@ -40,6 +40,7 @@ class RunWatcher:
         self.app = app
         self.store = store
         self.reading = False  # a read is in flight until the app has folded its result in
+        self.listed: set[str] = set()  # the run folders the last listing found: one missing later has vanished
 
     def done(self) -> None:
         """The app folded the last read in: the next may start (from the offsets it left)."""
@@ -63,7 +64,7 @@ class RunWatcher:
     def _poll(self, followed, known, runners) -> None:
         updates: list[RunUpdate] = []
         try:
-            updates = poll_runs(self.store, followed, known, runners)
+            updates = poll_runs(self.store, followed, known, runners, self.listed)
         finally:  # even a failed read must let the next one start
             self.app.post_message(RunsChanged(updates))
 
