@@ -110,6 +110,11 @@ class RunFailed(Event):
     error_type: str  # "DataError", "NonFiniteLoss", "OutOfMemoryError"...
     message: str  # what went wrong and what to do, for a person
     seconds: float = 0.0
+    # What the trainer knew when it failed, so a run that never started still says where it ran
+    # ("" when unknown, and in logs from before these were kept; run_started's, when logged, win).
+    device: str = ""
+    device_name: str = ""
+    torch_version: str = ""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -91,6 +91,10 @@ class RunRecord:
         elif isinstance(event, RunFailed):
             self.status, self.message = "failed", event.message
             self.seconds = event.seconds or self.seconds
+            # A run that failed before run_started still says where it was to run.
+            self.device = self.device or event.device
+            self.device_name = self.device_name or event.device_name
+            self.torch_version = self.torch_version or event.torch_version
 
     @classmethod
     def from_stored(cls, stored) -> "RunRecord":

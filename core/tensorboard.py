@@ -8,16 +8,34 @@ from pathlib import Path
 import torch
 
 
+TURN_IT_OFF = "or turn TensorBoard off (no --tensorboard; the form's tensorboard: off)"
+
+
+class TensorBoardError(RuntimeError):
+    """TensorBoard was asked for but cannot be used; the message names the fix."""
+
+
+def _summary_writer_class():
+    """torch's SummaryWriter, or a one-line TensorBoardError saying how to fix what is wrong."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as missing:
+        raise TensorBoardError(
+            "TensorBoard logging was asked for but the tensorboard package is not installed: "
+            f"pip install 'mnist-tui[tensorboard]', {TURN_IT_OFF}"
+        ) from missing
+    except Exception as broken:  # installed but broken: a numpy or protobuf it was not built for, a half upgrade
+        reason = " ".join(f"{type(broken).__name__}: {broken}".split())[:200]
+        raise TensorBoardError(
+            f"TensorBoard logging was asked for but the installed tensorboard fails to import ({reason}): "
+            f"pip install --force-reinstall 'mnist-tui[tensorboard]', {TURN_IT_OFF}"
+        ) from broken
+    return SummaryWriter
+
+
 class TensorBoardLog:
     def __init__(self, folder: Path, model: torch.nn.Module, sample: torch.Tensor) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError as missing:
-            raise RuntimeError(
-                "TensorBoard logging was asked for but the tensorboard package is not installed: "
-                "pip install 'mnist-tui[tensorboard]' (or turn the option off)"
-            ) from missing
-        self.writer = SummaryWriter(log_dir=str(folder))
+        self.writer = _summary_writer_class()(log_dir=str(folder))
         try:
             with warnings.catch_warnings():  # add_graph traces with torch.jit, which warns it is deprecated
                 warnings.simplefilter("ignore", FutureWarning)

@@ -28,6 +28,7 @@ from core.events import MAX_EPOCH, BatchLogged, CompileStatus, DeviceSampled, Ep
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
 from core.stop import StopRequest
+from core.tensorboard import TensorBoardError, TensorBoardLog  # torch.utils.tensorboard: imported only when asked for
 
 GPU_MEMORY_FRACTION_ENV = "MNIST_TUI_GPU_MEMORY_FRACTION"  # e.g. 0.5: this run may use half the GPU's memory
 BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far
@@ -104,7 +105,7 @@ class TrainingRun:
         try:
             yield from self._run()
         except Exception as error:  # every failure is a result the user can read, never a crash
-            yield RunFailed(self.run_id, type(error).__name__, self._explain(error), round(self.elapsed(), 3))
+            yield RunFailed(self.run_id, type(error).__name__, self._explain(error), round(self.elapsed(), 3), **self._known_setting())
         finally:
             if self.tensorboard is not None:
                 self.tensorboard.close()
@@ -114,7 +115,7 @@ class TrainingRun:
     def _explain(self, error: Exception) -> str:
         if isinstance(error, SaveError):
             return f"{error}{self._results_kept()}"
-        if isinstance(error, (ConfigError, DataError, CheckpointError, NonFiniteLoss)):
+        if isinstance(error, (ConfigError, DataError, CheckpointError, NonFiniteLoss, TensorBoardError)):
             return str(error)
         if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
             return (
@@ -122,6 +123,18 @@ class TrainingRun:
                 f"{self.config.batch_size}: try a smaller batch size, or close other jobs on that GPU"
             )
         return f"{type(error).__name__}: {error}"
+
+    def _known_setting(self) -> dict[str, str]:
+        """Where the run was to train, as far as it got: a run failing before run_started still says."""
+        known = {"torch_version": torch.__version__}
+        device = getattr(self, "device", None)
+        if device is not None:
+            known["device"] = str(device)
+            try:
+                known["device_name"] = device_name(device)
+            except Exception:  # a CUDA that just failed may not answer: the report must not fail too
+                pass
+        return known
 
     def _results_kept(self) -> str:
         """Said when a save fails: what the run's log (written before any save) still holds."""
@@ -210,10 +223,6 @@ class TrainingRun:
 
     def _run(self) -> Iterator[Event]:
         self._setup()
-        if self.config.tensorboard and self.run_dir is not None:
-            from core.tensorboard import TensorBoardLog  # optional extra: imported only when asked for
-
-            self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard", self.model, self.train_split.images[:1])
         config = self.config
         per_epoch = batches_per_epoch(len(self.train_split), config.batch_size)
         yield RunStarted(
@@ -230,6 +239,9 @@ class TrainingRun:
             start_accuracy=self.start_accuracy,
             torch_version=torch.__version__,
         )
+        # Optional parts after the run's facts are logged: a broken one fails a run that says what it was.
+        if config.tensorboard and self.run_dir is not None:
+            self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard", self.model, self.train_split.images[:1])
         yield self._device_sample()
         best = self.start_accuracy or 0.0
         for epoch in range(self.epoch + 1, self.epoch + config.epochs + 1):

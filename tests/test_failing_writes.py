@@ -133,3 +133,64 @@ def test_train_resuming_a_damaged_checkpoint_exits_1_with_one_line(sound_checkpo
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     (failed,) = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
     assert expected in failed and str(path) in failed
+
+
+# ----- item 7: optional parts that are installed but broken --------------------------------------
+def _exported_row(runs_dir: Path) -> dict:
+    """The run's row as `mnist-tui export -` writes it."""
+    import csv
+    import io
+
+    from core.export import csv_text
+    from core.results import load_records
+    from core.store import RunStore
+
+    records, _ = load_records(RunStore(runs_dir))
+    (row,) = csv.DictReader(io.StringIO(csv_text(records)))
+    return row
+
+
+def test_a_broken_tensorboard_names_itself_and_the_fix_and_the_run_keeps_its_facts(runs_dir, tmp_path):
+    import torch
+
+    broken = tmp_path / "site" / "tensorboard"
+    broken.mkdir(parents=True)  # installed, but fails on import as a numpy mismatch does
+    (broken / "__init__.py").write_text("raise AttributeError(\"module 'numpy' has no attribute 'object'\")\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    result = subprocess.run([*MNIST_TUI, "train", "--tensorboard", "--epochs", "1", *SMALL, "--runs-dir", str(runs_dir)],
+                            capture_output=True, text=True, timeout=240, cwd=REPO, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
+    assert "TensorBoard" in failed and "AttributeError" in failed
+    assert "pip install --force-reinstall 'mnist-tui[tensorboard]'" in failed and "turn TensorBoard off" in failed
+    kinds = [e["event"] for e in events_of(runs_dir)]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_failed"
+    exported = subprocess.run([*MNIST_TUI, "export", "-", "--runs-dir", str(runs_dir)], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert exported.returncode == 0, exported.stderr
+    row = _exported_row(runs_dir)
+    assert row["status"] == "failed" and row["device"] == "cpu" and row["torch_version"] == torch.__version__
+    assert row["train_images"] == "1000" and row["test_images"] == "500"
+    assert f",{torch.__version__}," in exported.stdout
+
+
+def test_a_run_that_fails_before_it_starts_still_records_its_device_and_torch(sound_checkpoint, tmp_path, runs_dir):
+    import torch
+
+    from core.session import recorded_run
+    from core.store import RunStore
+
+    path = _damage(sound_checkpoint, tmp_path / "damaged.pt", DAMAGES["a missing tensor"][0])
+    config = RunConfig(resume=str(path), train_size=1000, test_size=500)
+    *_, failed = recorded_run(config, "20260101-000000-000-0000abcd-early", store=RunStore(runs_dir))
+    assert [e["event"] for e in events_of(runs_dir)] == ["run_failed"]  # it never started
+    assert (failed.device, failed.device_name, failed.torch_version) == ("cpu", "cpu", torch.__version__)
+    row = _exported_row(runs_dir)
+    assert row["device"] == "cpu" and row["device_name"] == "cpu" and row["torch_version"] == torch.__version__
+    assert row["train_images"] == "" and row["lr"] == str(config.lr)  # not known: empty, never a default
+
+
+def test_a_log_from_before_run_failed_knew_its_device_still_reads():
+    from core.events import event_from_dict
+
+    old = event_from_dict({"event": "run_failed", "run_id": "x", "error_type": "DataError", "message": "no data", "seconds": 1.0})
+    assert (old.device, old.device_name, old.torch_version) == ("", "", "")
