@@ -3,6 +3,7 @@ epoch (30 KB an epoch), so digits, confusion matrices and per-class accuracy nee
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import save_torch_file
+from core.safe_read import read_bytes
 
 PREDICTIONS_GLOB = "predictions-epoch-*.pt"
+MAX_PREDICTIONS_BYTES = 16 << 20  # 10,000 test images take about 30 KB
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,17 @@ def save_predictions(folder: Path, epoch: int, labels: torch.Tensor, logits_argm
 
 
 def load_predictions(folder: Path) -> dict[int, Predictions]:
-    """Every stored epoch's predictions; unreadable files are skipped (weights_only: no code runs)."""
+    """Every stored epoch's predictions; unreadable files are skipped (weights_only: no code runs;
+    only regular files of at most MAX_PREDICTIONS_BYTES, so a FIFO or a huge file cannot hang it)."""
     found: dict[int, Predictions] = {}
-    for path in Path(folder).glob(PREDICTIONS_GLOB):
+    try:
+        paths = list(Path(folder).glob(PREDICTIONS_GLOB))
+    except OSError:
+        return {}
+    for path in paths:
         match = re.search(r"epoch-(\d+)\.pt$", path.name)
         try:
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            data = torch.load(io.BytesIO(read_bytes(path, MAX_PREDICTIONS_BYTES)), map_location="cpu", weights_only=True)
             epoch = int(match.group(1)) if match else int(data["epoch"])
             found[epoch] = Predictions(epoch, data["labels"], data["predicted"], data["confidence"])
         except Exception:

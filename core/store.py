@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.atomic import atomic_write
+from core.atomic import atomic_write, write_failure
 from core.config import ConfigError, RunConfig
 from core.events import Event, event_from_dict
 from core.liveness import EVENTS_FILE, HEARTBEAT_S, RUNNER_FILE, file_system_of, is_live, process_alive, this_process
@@ -228,27 +228,8 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
-_IN_WORDS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EFBIG: "file too large (a file size limit: ulimit -f)",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOENT: "the folder is gone",
-}
-
-
-def os_error_in_words(problem: OSError) -> str:
-    """An OSError as a user reads it: 'disk quota exceeded' rather than '[Errno 122]'."""
-    return _IN_WORDS.get(problem.errno, problem.strerror or str(problem))
-
-
 def _unwritable(folder: Path, problem: OSError) -> StoreError:
-    return StoreError(
-        f"cannot write the run folder {folder} ({os_error_in_words(problem)}); "
-        f"free some space, or choose a writable folder with --runs-dir or ${RUNS_ENV}"
-    )
+    return StoreError(write_failure(folder, problem, f"choose a writable folder with --runs-dir or ${RUNS_ENV}"))
 
 
 class RunStore:

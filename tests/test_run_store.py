@@ -139,7 +139,7 @@ def test_a_full_disk_mid_run_fails_it_with_the_reason(tmp_path, monkeypatch, dat
     monkeypatch.setattr(core.store.RunWriter, "append", append)
     config = RunConfig(train_size=640, test_size=100, log_every=2, epochs=1)
     events = list(recorded_run(config, "full", store=RunStore(tmp_path), data_dir=data_dir))
-    assert events[-1].kind == "run_failed" and "the disk is full" in events[-1].message and "free some space" in events[-1].message
+    assert events[-1].kind == "run_failed" and "no space left on the disk" in events[-1].message and "free some space" in events[-1].message
     logged = [json.loads(line)["event"] for line in (tmp_path / "full" / "events.jsonl").read_text().splitlines()]
     assert logged[-1] == "run_failed"  # the failure still reaches the log once the disk takes a line again
 

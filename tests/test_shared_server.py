@@ -48,7 +48,8 @@ def finished_run(runs_dir, run_id, name="good", accuracy=0.97):
 
 def hostile_runs_folder(runs_dir):
     """One good run beside every kind of bad entry; returns {run id: words its reason must hold}."""
-    finished_run(runs_dir, "20260101-000001-000-00000001-good")
+    good = finished_run(runs_dir, "20260101-000001-000-00000001-good")
+    os.mkfifo(good / "predictions-epoch-1.pt")  # `show` and `i` read these: skipped, never waited on
     theirs = finished_run(runs_dir, "20260101-000002-000-00000002-theirs", "theirs")
     for path in (theirs, *theirs.iterdir()):
         os.chown(path, 65534, 65534)
@@ -101,6 +102,8 @@ def test_runs_export_and_show_list_every_readable_run_and_name_each_bad_entry(ru
 
     show = subprocess.run([*AS_A_USER, *CLI, "show", "fifo-config", "--runs-dir", str(runs_dir)], capture_output=True, text=True, timeout=60)
     assert show.returncode == 1 and "unreadable" in show.stderr and "FIFO" in show.stderr
+    show = subprocess.run([*AS_A_USER, *CLI, "show", "good", "--runs-dir", str(runs_dir)], capture_output=True, text=True, timeout=60)
+    assert show.returncode == 0 and "no stored predictions" in show.stdout
 
 
 DASHBOARD_AS_A_USER = """
