@@ -4,11 +4,11 @@ repeated seeds show the numbers a user would compute by hand (stored runs: no tr
 from __future__ import annotations
 
 import csv
-import statistics
 import time
 
 from textual.widgets import DataTable
 
+from tests.numbers import assert_spread
 from tests.synthetic import REPEATED_RUNS, write_repeated_runs
 from tui.app import MnistTui, create_app
 from tui.widgets.help_screen import HelpScreen, key_text
@@ -73,7 +73,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
             finals = [acc[-1] for _, run_lr, _, acc, _ in REPEATED_RUNS if run_lr == lr]
             row = rows[f"cnn lr={lr:g} bs=64"]
             assert row[titles.index("n")] == "3"
-            assert row[titles.index("final%")] == f"{statistics.mean(finals):.2f} ± {statistics.stdev(finals):.2f}"
+            assert_spread(row[titles.index("final%")], finals)
         groups = app.accuracy_chart.groups
         assert [len(g.group.runs) for g in groups] == [3, 3, 3]
         await pilot.press("p")
@@ -82,7 +82,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
         first = [acc[0] for _, run_lr, _, acc, _ in REPEATED_RUNS if run_lr == 0.01]
         cells = [str(cell) for cell in pivot.get_row_at(0)]
         assert cells[:6] == ["0.01", "64", "sgd", "cnn", "3", "1,2,3"]
-        assert cells[6] == f"{statistics.mean(first):.2f} ± {statistics.stdev(first):.2f}"
+        assert_spread(cells[6], first)
         await pilot.press("escape", "e")  # grouped, the dialog offers the grouped export first
         await pilot.pause()
         assert app.screen.query_one("#export-what").value == "groups"

@@ -17,6 +17,7 @@ from core.report import outside, reproduce_configs
 from core.results import load_records
 from core.store import RunStore
 from core.sweep import expand_grid
+from tests.numbers import assert_spread
 
 CLI = [sys.executable, "-m", "tui"]
 SMALL = ["--train-size", "640", "--test-size", "500", "--log-every", "5"]
@@ -49,14 +50,10 @@ def test_a_two_seed_sweep_prints_mean_and_std_of_its_runs_computed_by_hand(two_s
     for lr in (0.01, 0.05):
         runs = [r for r in records if r.config.lr == lr]
         assert sorted(r.config.seed for r in runs) == [1, 2]
-        cells = []
-        for epoch in (1, 2):
-            values = [r.accuracies[epoch] * 100 for r in runs]
-            cells.append(f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}")
-        best = [r.best * 100 for r in runs]
-        cells.append(f"{statistics.mean(best):.2f} ± {statistics.stdev(best):.2f}")
+        expected = [[r.accuracies[epoch] * 100 for r in runs] for epoch in (1, 2)] + [[r.best * 100 for r in runs]]
         (line,) = [line for line in stdout.splitlines() if "± " in line and "│" in line and line.split("│")[1].strip() == f"{lr:g}"]
-        assert [cell.strip() for cell in line.split("│")[-4:-1]] == cells
+        for cell, values in zip(line.split("│")[-4:-1], expected):
+            assert_spread(cell, values)
 
 
 def test_the_csv_holds_every_field_and_a_row_read_back_equals_the_runs_record(two_seed_sweep):
@@ -100,7 +97,8 @@ def test_cells_that_did_not_happen_are_empty(two_seed_sweep):
 
 def test_spread_and_the_reports_truncated_percent():
     spread = Spread.of([0.9812, 0.9790])
-    assert spread.n == 2 and spread.percent() == f"{98.01:.2f} ± {statistics.stdev([98.12, 97.90]):.2f}"
+    assert spread.n == 2
+    assert_spread(spread.percent(), [98.12, 97.90])
     assert Spread.of([0.5]).percent() == "50.00" and Spread.of([]) is None
     assert not outside(98, 0.9801, 0.9850) and not outside(98, 0.9700, 0.9800)  # 98 means 98.00-98.99
     assert outside(98, 0.9900, 0.9950) and outside(99, 0.9700, 0.9899)
@@ -126,7 +124,7 @@ def test_reproduce_prints_both_report_tables_beside_ours(tmp_path):
     assert [row[2] for row in (rows["32"][0], rows["64"][0], rows["128"][0])] == ["98", "97", "96"]
     for lr, row in zip((0.01, 0.001, 0.0001), lr_rows):
         values = [r.accuracies[1] * 100 for r in records if r.config.lr == lr and r.config.batch_size == 64]
-        assert row[3].startswith(f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}")
+        assert_spread(row[3], values)
         low, high = min(values), max(values)
         assert row[3].endswith("*") == (high < int(row[2]) or low >= int(row[2]) + 1)
 
