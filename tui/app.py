@@ -19,16 +19,16 @@ from textual.worker import Worker, WorkerState
 from core.config import RunConfig
 from core.dispatch import Dispatcher
 from core.launcher import lower_thread_priority
-from core.follow import fold
 from core.results import RunRecord
 from core.store import RunStore, resolve_runs_dir
 from tui.commands import binding_commands, reproduce_command
+from tui.follow_actions import FollowActions
 from tui.palette import plot_color, rich_color
 from tui.run_actions import RunActions
 from tui.status_text import idle_note, position_text
 from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
-from tui.watcher import WATCH_INTERVAL_S, HistoryLoaded, RunsChanged, RunWatcher, log_lines
+from tui.watcher import WATCH_INTERVAL_S, RunWatcher
 from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
@@ -43,7 +43,7 @@ UI_TICK_S = 0.25  # table, status and log catch up with the runs at most four ti
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(RunActions, ViewActions, App):
+class MnistTui(FollowActions, RunActions, ViewActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -139,52 +139,6 @@ class MnistTui(RunActions, ViewActions, App):
             self.notify(f"{worker.group}: {worker.error}", markup=False, title="background task failed", severity="error", timeout=10)
 
     # ----- runs, as the run store tells them ------------------------------------------------
-    def on_history_loaded(self, message: HistoryLoaded) -> None:
-        self._history_loaded = True
-        fresh = {r.run_id: r for r in message.records if r.run_id not in self.records}
-        self.records = {**fresh, **self.records}  # history first, then what this session started
-        for run_id in self.records:
-            self._color(run_id)
-        for warning in message.warnings[:3]:
-            self.notify(warning, markup=False, severity="warning", timeout=6)
-        self._refresh_runs()
-
-    def _watch(self) -> None:
-        if self._history_loaded and not self._quitting:
-            self.watcher.poll(self.records, self.dispatcher.runners())
-
-    def on_runs_changed(self, message: RunsChanged) -> None:
-        """Fold what the store said into the records now; draw it at the next UI tick."""
-        reshaped = False
-        for update in message.updates:
-            if update.vanished:
-                reshaped |= self.forget_run(update.run_id, "its folder was deleted or moved outside the dashboard")
-                continue
-            if update.record is not None:
-                if update.run_id not in self.records:
-                    self.records[update.run_id] = update.record
-                    self._color(update.run_id)
-                    reshaped = True
-                continue
-            record = self.records.get(update.run_id)
-            if record is None:
-                continue
-            for warning in update.warnings[:2]:
-                self.notify(warning, markup=False, severity="warning", timeout=6)
-            self._pending_log += log_lines(record, update.events, rich_color(self._color(record.run_id)))
-            if fold(record, update):
-                reshaped = True
-                if record.status == "failed":
-                    self.notify(f"{record.label} failed: {record.message}", markup=False, severity="error", timeout=8)
-                if record.finished and self.dispatcher.finish(record.run_id):
-                    self._start_next()
-            elif update.events:
-                self._dirty_runs.add(record.run_id)
-        self.watcher.done()
-        if reshaped:
-            self._flush_ui()
-            self._refresh_runs()
-
     def _color(self, run_id: str) -> int:
         return self.color_index.setdefault(run_id, len(self.color_index))
 
