@@ -53,6 +53,8 @@ def request_stop(folder: Path, reason: str, *, pid: int | None = None) -> int:
         if info.get("start_time") is not None and process_start_time(info["pid"]) != info["start_time"]:
             raise ControlError(f"{folder.name}: its process {info['pid']} is gone")
         pid = info["pid"]
+    if pid == os.getpid():
+        raise ControlError(f"{folder.name} is written by this very process; it cannot stop itself this way")
     if folder.is_dir():
         with atomic_write(folder / STOP_REQUEST_FILE, "w", encoding="utf-8") as handle:
             json.dump({"reason": reason, "by_pid": os.getpid(), "by_host": socket.gethostname()}, handle)

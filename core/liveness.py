@@ -9,8 +9,10 @@
 3. **The heartbeat**: a live writer touches its log at least every HEARTBEAT_S seconds, so a log
    modified within STALE_AFTER_S says the run lives, wherever its runner is.
 
-A run is live if any sign says so. A dead runner on this host overrides the heartbeat (a dead
-process writes nothing), so a killed run shows as interrupted at once instead of a minute later.
+A run is live if any sign that can tell says so. On this host the lock, where it works, and the
+runner's life are proof (a free lock or a dead process writes nothing), so a killed run shows as
+interrupted at once instead of a minute later; the heartbeat speaks for runs whose writer is on
+another host (or unknown), where this host cannot see its lock or its process.
 """
 
 from __future__ import annotations
@@ -110,12 +112,13 @@ def log_age(folder: Path) -> float | None:
 
 def is_live(folder: Path) -> bool:
     """Whether a process may still be writing the run in `folder` (see the module's three signs)."""
-    if lock_held(folder):
+    lock = lock_held(folder)
+    if lock:
         return True
     runner = runner_alive(folder)
-    if runner is not None:
-        return runner
-    age = log_age(folder)
+    if runner is not None:  # its writer ran on this host, where a lock that works is seen by all
+        return runner and lock is None
+    age = log_age(folder)  # written from another host (or by an unknown process): the heartbeat tells
     return age is not None and age < STALE_AFTER_S
 
 
