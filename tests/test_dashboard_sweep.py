@@ -14,7 +14,7 @@ async def test_the_form_queues_a_sweep_and_the_status_counts_it(runs_dir, tmp_pa
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
-        fill(app, **{**FAST, "epochs": "1", "train_size": "6400", "lr": "0.05, 0.01", "batch_size": "32,64"})  # long enough to watch
+        fill(app, **{**FAST, "epochs": "1", "train_size": "1920", "lr": "0.05, 0.01", "batch_size": "32,64"})  # each runner imports torch first: long enough to watch
         await pilot.pause()
         assert "sweep: 4 runs" in str(app.query_one("#grid-size", Static).render())
         fill(app, lr="0.05, x")
@@ -62,7 +62,7 @@ async def test_the_form_queues_a_sweep_and_the_status_counts_it(runs_dir, tmp_pa
 async def test_a_parallel_sweep_runs_one_run_per_device_slot(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 30)) as pilot:
-        configs = expand_grid({"lr": "0.01,0.02,0.03", "train_size": "3200", "test_size": "200", "epochs": "1", "log_every": "5"}, "sweep-par")
+        configs = expand_grid({"lr": "0.01,0.02,0.03", "train_size": "1280", "test_size": "200", "epochs": "1", "log_every": "5"}, "sweep-par")
         app.start_sweep(configs, devices=["cpu", "cpu"])
         await pilot.pause()
         assert [r.status for r in app.records.values()] == ["running", "running", "queued"]

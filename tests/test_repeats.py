@@ -108,7 +108,7 @@ def test_spread_and_the_reports_truncated_percent():
 
 
 def test_reproduce_prints_both_report_tables_beside_ours(tmp_path):
-    result = cli("reproduce", "--epochs", "1", "--train-size", "6400", "--seeds", "1,2", "--runs-dir", str(tmp_path), timeout=290)
+    result = cli("reproduce", "--epochs", "1", "--train-size", "1920", "--test-size", "1000", "--seeds", "1,2", "--runs-dir", str(tmp_path), timeout=290)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "by learning rate, batch size 64" in out and "by batch size, learning rate 0.001" in out

@@ -26,7 +26,7 @@ from core.store import RunStore, this_process
 from tests.test_dashboard import make_app, start, table, wait_for
 from tests.waiting import wait_until
 
-SMALL_RUN = RunConfig(train_size=3200, test_size=500, epochs=2, log_every=5, lr=0.01, name="small")
+SMALL_RUN = RunConfig(train_size=3200, test_size=500, epochs=1, log_every=5, lr=0.01, name="small")
 
 
 def events_of(runs_dir, run_id):
