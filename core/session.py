@@ -9,7 +9,8 @@ from typing import Callable, Iterator
 from core.config import RunConfig
 from core.events import Event, RunFailed
 from core.atomic import os_error_in_words
-from core.store import FolderMoved, RunStore, StoreError
+from core.run_writer import FolderMoved
+from core.store import RunStore, StoreError
 from core.trainer import run_events
 
 
