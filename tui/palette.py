@@ -1,28 +1,47 @@
-"""Run colours: the same 16-colour ANSI name in plotext (charts) and Rich (table), so a run
-looks the same everywhere and stays readable on 16- and 256-colour terminals."""
+"""Run colours and markers: a run looks the same in the charts (plotext) and the table (Rich).
+
+Colours are xterm-256 colours, not the 16 ANSI names: Textual paints ANSI names with its own
+theme, where red and magenta are one colour and every bright colour equals its normal one (12
+names gave 6 colours). These 12 differ from each other and each has a contrast of at least 4.5
+against the dashboard's dark background; a 256-colour terminal shows them exactly.
+
+Colour alone is not enough: with NO_COLOR Textual turns every colour into a grey (some close to
+the background), and a 16-colour or monochrome terminal merges them. There each run also gets a
+marker of its own (and, under NO_COLOR, the foreground colour): see `needs_markers`.
+"""
 
 from __future__ import annotations
 
-# (plotext name, Rich name) pairs; bright ones first, they read best on dark backgrounds.
-PALETTE = [
-    ("cyan+", "bright_cyan"),
-    ("magenta+", "bright_magenta"),
-    ("green+", "bright_green"),
-    ("orange+", "bright_yellow"),
-    ("blue+", "bright_blue"),
-    ("red+", "bright_red"),
-    ("cyan", "cyan"),
-    ("magenta", "magenta"),
-    ("green", "green"),
-    ("orange", "yellow"),
-    ("blue", "blue"),
-    ("red", "red"),
-]
+# xterm-256 colour numbers; light ones first, they read best on the dark background.
+PALETTE = [81, 212, 113, 221, 111, 210, 37, 141, 71, 215, 207, 168]
+# One marker per colour, shapes before letters, all one cell wide.
+MARKERS = ["●", "x", "+", "■", "*", "o", "◆", "#", "▲", "@", "%", "&"]
+NO_COLOR = "default"  # plotext's name for the terminal's foreground
+LOW_COLOR_SYSTEMS = (None, "standard", "windows")  # Rich's colour systems of 16 colours or none
 
 
-def plot_color(index: int) -> str:
-    return PALETTE[index % len(PALETTE)][0]
+def plot_color(index: int) -> int:
+    """plotext takes an int as an xterm-256 colour."""
+    return PALETTE[index % len(PALETTE)]
 
 
 def rich_color(index: int) -> str:
-    return PALETTE[index % len(PALETTE)][1]
+    return f"color({plot_color(index)})"
+
+
+def run_marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
+
+
+def marker_of(color: int | str) -> str:
+    """The marker that goes with a run's plot colour (the charts are given colours, not indices)."""
+    return MARKERS[PALETTE.index(color)] if color in PALETTE else MARKERS[0]
+
+
+def needs_markers(app) -> bool:
+    """Must runs differ by marker, not colour alone? With NO_COLOR, or on a terminal of 16 colours
+    or none. A headless app (tests, screenshots) draws in true colour whatever TERM says, so there
+    only NO_COLOR counts: the pictures do not depend on the terminal the tests ran in."""
+    if getattr(app, "no_color", False):
+        return True
+    return not app.is_headless and app.console.color_system in LOW_COLOR_SYSTEMS

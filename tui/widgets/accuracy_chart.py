@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.groups import RunGroup
-from tui.widgets.run_chart import RunChart
+from tui.widgets.run_chart import LegendEntry, RunChart
+
+MIN_SPAN = 1.0  # percentage points: the least range drawn (one run's first point is not zoomed into)
 
 
 @dataclass(frozen=True)
 class GroupSeries:
     group: RunGroup
-    color: str  # plotext colour name (its first run's)
+    color: int | str  # plotext colour (its first run's)
 
 
 MAX_LEGEND = 4  # with more runs the legend would hide the curves: the table's colours serve
@@ -40,46 +42,45 @@ class AccuracyChart(RunChart):
         if self.groups is not None:
             self._draw_groups(plt)
             return
-        plt.title("test accuracy %")
         plt.xlabel("epoch")
-        last_epoch, lowest, highest = 0, 100.0, 0.0
+        curves = []
         for series in self.series:
             accuracies = series.record.accuracies
-            if not accuracies:
-                continue
-            epochs = sorted(accuracies)
-            values = [accuracies[e] * 100 for e in epochs]
-            label = series.record.label if len(self.series) <= MAX_LEGEND else None
-            plt.plot(epochs, values, color=series.color, marker="dot", label=label)  # cell-sized, so the ● markers sit on it
-            plt.scatter(epochs, values, color=series.color, marker="●")
-            last_epoch = max(last_epoch, epochs[-1])
-            lowest, highest = min(lowest, *values), max(highest, *values)
-        self._axes(plt, last_epoch, lowest, highest)
+            if accuracies:
+                epochs = sorted(accuracies)
+                curves.append((series, epochs, [accuracies[e] * 100 for e in epochs]))
+        values = [v for _, _, vs in curves for v in vs]
+        if curves:
+            self.y_axis(plt, min(values), max(values), floor=0.0, ceiling=100.0, min_span=MIN_SPAN)
+            self.x_ticks(plt, min(e[0] for _, e, _ in curves), max(e[-1] for _, e, _ in curves), whole=True)
+        for series, epochs, values in curves:
+            color, marker = self.run_color(series.color), self.run_marker(series.color, "●")
+            plt.plot(epochs, values, color=color, marker="dot")  # cell-sized, so the markers sit on it
+            plt.scatter(epochs, values, color=color, marker=marker)
+            if len(self.series) <= MAX_LEGEND:
+                self.legend.append(LegendEntry(marker, color, series.record.label))
+        self.title(plt, "test accuracy %", "accuracy %")
 
     def _draw_groups(self, plt) -> None:
-        plt.title("test accuracy %: mean, min-max over seeds")
         plt.xlabel("epoch")
-        last_epoch, lowest, highest = 0, 100.0, 0.0
+        curves = []
         for series in self.groups:
             group = series.group
             epochs = [e for e in range(1, group.last_epoch + 1) if group.accuracy(e) is not None]
-            if not epochs:
-                continue
-            spreads = [group.accuracy(e) for e in epochs]
+            if epochs:
+                curves.append((series, epochs, [group.accuracy(e) for e in epochs]))
+        if curves:
+            lowest = min(s.low * 100 for _, _, spreads in curves for s in spreads)
+            highest = max(s.high * 100 for _, _, spreads in curves for s in spreads)
+            self.y_axis(plt, lowest, highest, floor=0.0, ceiling=100.0, min_span=MIN_SPAN)
+            self.x_ticks(plt, min(e[0] for _, e, _ in curves), max(e[-1] for _, e, _ in curves), whole=True)
+        for series, epochs, spreads in curves:
+            color, marker = self.run_color(series.color), self.run_marker(series.color, "●")
             means = [s.mean * 100 for s in spreads]
-            plt.plot(epochs, means, color=series.color, marker="dot")  # no legend: it would hide the bars; the table's dots name them
+            plt.plot(epochs, means, color=color, marker="dot")  # no legend: it would hide the bars; the table's dots name them
             for epoch, spread in zip(epochs, spreads):
                 if spread.n > 1:  # the bar: every seed's value lies on it
-                    plt.plot([epoch, epoch], [spread.low * 100, spread.high * 100], color=series.color, marker="│")
-            plt.scatter(epochs, means, color=series.color, marker="●")
-            last_epoch = max(last_epoch, epochs[-1])
-            lowest = min(lowest, *(s.low * 100 for s in spreads))
-            highest = max(highest, *(s.high * 100 for s in spreads))
-        self._axes(plt, last_epoch, lowest, highest)
-
-    @staticmethod
-    def _axes(plt, last_epoch: int, lowest: float, highest: float) -> None:
-        if last_epoch:
-            plt.xticks(list(range(1, last_epoch + 1)))  # no xlim: plotext then misplaces points
-            margin = max(0.5, (highest - lowest) * 0.1)  # never the plotext default of ±50%
-            plt.ylim(max(0.0, lowest - margin), min(100.0, highest + margin))
+                    plt.plot([epoch, epoch], [spread.low * 100, spread.high * 100], color=color, marker="│")
+            plt.scatter(epochs, means, color=color, marker=marker)
+        self.title(plt, "test accuracy %: mean, min-max over seeds", "accuracy %: mean, min-max over seeds",
+                   "accuracy %: mean, min-max", "accuracy %: mean, range", "accuracy %")

@@ -40,9 +40,8 @@ class LossChart(RunChart):
         return self.smoothing
 
     def draw(self, plt) -> None:
-        plt.title("training loss" + (" (smoothed)" if self.smoothing else ""))
         plt.xlabel("epoch")
-        last_x = 0.0
+        curves = []
         for series in self.series:
             points = downsample(series.record.losses)
             if not points:
@@ -51,9 +50,20 @@ class LossChart(RunChart):
             ys = [y for _, y in points]
             if self.smoothing:
                 ys = smooth(ys)
-            plt.plot(xs, ys, color=series.color, marker="braille")
-            last_x = max(last_x, xs[-1])
-        for boundary in range(1, math.ceil(last_x)):
-            plt.vertical_line(boundary, color="gray")
-        if 1 < last_x <= 20:
-            plt.xticks(list(range(0, math.ceil(last_x) + 1)))
+            curves.append((series, xs, ys))
+        finite = [y for _, _, ys in curves for y in ys if math.isfinite(y)]
+        if finite:
+            lowest = min(finite)
+            self.y_axis(plt, lowest, max(finite), subrows=1 if self.markers else 4, floor=0.0 if lowest >= 0 else None)
+            last_x = max(xs[-1] for _, xs, _ in curves)
+            plt.xlim(0, last_x)  # from epoch 0: a tick at 0 left of the data would land left of the axis
+            ticks = self.x_ticks(plt, 0, last_x, whole=last_x > 1)
+            spacing = round(ticks[1] - ticks[0]) if last_x > 1 and len(ticks) > 1 else 1
+            for boundary in range(spacing, math.ceil(last_x), spacing):  # every epoch, or at the ticks when they are too many
+                plt.vertical_line(boundary, color="gray")
+        for series, xs, ys in curves:
+            plt.plot(xs, ys, color=self.run_color(series.color), marker=self.run_marker(series.color, "braille"))
+        if self.smoothing:
+            self.title(plt, "training loss (smoothed)", "loss (smoothed)", "loss (avg)")
+        else:
+            self.title(plt, "training loss", "loss")
