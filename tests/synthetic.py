@@ -7,6 +7,7 @@ decay. They go through the real run store, so the dashboard loads them as it loa
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 from core.config import RunConfig
@@ -56,20 +57,29 @@ def write_seed_runs(runs_dir: Path, *, interrupted: bool = False, failed: bool =
 
 def _write(store: RunStore, runs, seeds=None) -> None:
     for index, (run_id, lr, batch_size, accuracies) in enumerate(runs):
-        config = RunConfig(lr=lr, batch_size=batch_size, seed=seeds[index] if seeds else 1)
-        per_epoch = math.ceil(60_000 / batch_size)
-        writer = store.create(run_id, config)
-        writer.append(RunStarted(run_id, config.to_dict(), "cuda:0", "NVIDIA H100 80GB HBM3", 2_328_298, 60_000, 10_000, per_epoch, id_time(run_id)))
-        elapsed = 0.0
-        for epoch, accuracy in enumerate(accuracies, start=1):
-            for batch in range(100, per_epoch + 1, 100):
-                step = (epoch - 1) * per_epoch + batch
-                loss = 0.02 + 2.2 * math.exp(-step * lr * 2.5) + 0.02 * math.sin(step / 37)
-                elapsed += 0.4
-                writer.append(BatchLogged(run_id, epoch, batch, step, loss, 16000.0, elapsed, lr))
-            writer.append(EpochEnded(run_id, epoch, accuracy / 100, 0.05, 0.1, 4.0, elapsed))
-        writer.append(RunFinished(run_id, accuracies[-1] / 100, max(accuracies) / 100, elapsed, None))
-        writer.close()
+        write_run(store, run_id, RunConfig(lr=lr, batch_size=batch_size, seed=seeds[index] if seeds else 1), accuracies)
+
+
+def write_run(store: RunStore, run_id: str, config: RunConfig, accuracies: list[float], *, end=None, live: bool = False):
+    """A stored run of `config` with these accuracies (%, one per epoch), ended as the seed's runs
+    end (`run_finished`), by `end` (an event made from run_id and the elapsed seconds), or (live)
+    not at all, its writer kept open: it trains on in this process (a headless run, as the
+    dashboard sees one). Returns the writer when live."""
+    per_epoch = math.ceil(60_000 / config.batch_size)
+    writer = store.create(run_id, config)
+    writer.append(RunStarted(run_id, config.to_dict(), "cuda:0", "NVIDIA H100 80GB HBM3", 2_328_298, 60_000, 10_000, per_epoch, id_time(run_id) or time.time()))
+    elapsed = 0.0
+    for epoch, accuracy in enumerate(accuracies, start=1):
+        for batch in range(100, per_epoch + 1, 100):
+            step = (epoch - 1) * per_epoch + batch
+            loss = 0.02 + 2.2 * math.exp(-step * config.lr * 2.5) + 0.02 * math.sin(step / 37)
+            elapsed += 0.4
+            writer.append(BatchLogged(run_id, epoch, batch, step, loss, 16000.0, elapsed, config.lr))
+        writer.append(EpochEnded(run_id, epoch, accuracy / 100, 0.05, 0.1, 4.0, elapsed))
+    if live:
+        return writer
+    writer.append(end(run_id, elapsed) if end else RunFinished(run_id, accuracies[-1] / 100, max(accuracies) / 100, elapsed, None))
+    writer.close()
 
 
 def write_predictions(run_folder: Path, data_dir: Path, count: int = 200) -> None:

@@ -48,7 +48,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
     TITLE = "mnist-tui"
     BINDINGS = [
         # Short descriptions: the footer shows the main ones at 80 columns; `?` lists every key.
-        Binding("n", "toggle_form", "New", tooltip="Open the run form (on the learning rate)"),
+        Binding("n", "toggle_form", "New", tooltip="Open the run form on the learning rate (on an open form: back to it)"),
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
         Binding("x", "stop", "Stop", tooltip="Stop the run under the cursor (or this dashboard's) after its batch"),
         Binding("c", "clear_queue", "Clear", tooltip="Drop the queued runs"),
@@ -207,7 +207,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
         self._refresh_status()
 
     def _refresh_status(self, bindings: bool = True) -> None:
-        if bindings:  # the footer recomposes: only when what can be done has changed
+        if bindings and self.screen_stack:  # the footer recomposes: only when what can be done has changed (none while exiting)
             self.refresh_bindings()
         current = self.records.get(self.queue.current) if self.queue.current else None
         color = rich_color(self._color(current.run_id)) if current else ""

@@ -26,9 +26,11 @@ class RunActions:
         if record.status == "unreadable":
             self.notify("this run's configuration could not be read", severity="error")
             return
+        form = self.query_one("#form", RunForm)
+        missing = form.load_config(record.config)  # before opening: a first open builds the fields with its values
         self._set_form_open(True)
-        self.query_one("#form", RunForm).load_config(record.config)
-        self.notify(f"loaded {record.label} into the form: change what you like, enter starts it", markup=False, timeout=4)
+        elsewhere = f" (it ran on {missing}, which this machine does not list: device auto)" if missing else ""
+        self.notify(f"loaded {record.label} into the form{elsewhere}: change what you like, enter starts it", markup=False, timeout=4)
 
     def on_results_table_inspect_requested(self, message: ResultsTable.InspectRequested) -> None:
         record = self.records[message.run_id]

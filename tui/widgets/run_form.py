@@ -37,6 +37,8 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("tensorboard", "tensorboard", ("off", "on")),
     ("compile", "compile", ("off", "on")),  # torch.compile (CUDA graphs on a GPU)
 ]
+
+
 class FormSelect(Select):
     """A Select that leaves up/down to form navigation; enter or space opens its list."""
 
@@ -46,6 +48,20 @@ class FormSelect(Select):
     ]
 
 
+class NumberInput(Input):
+    """A field of numbers (or lists of them): `n` can never be part of one, so it is left to the
+    dashboard's `n` (back to the first field) instead of being typed. Text fields (name, resume)
+    are plain Inputs: there `n` types."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character != "n" and super().check_consume_key(key, character)
+
+    async def _on_key(self, event) -> None:
+        if event.character == "n":
+            event.prevent_default()  # Input's own handler does not type it; the key goes on to the bindings
+
+
+TEXT_FIELDS = ("name", "resume")  # free text: every key types
 LOADING = ("auto (loading torch…)", "loading")  # until devices are known; starts as auto
 
 
@@ -54,7 +70,13 @@ def _choice_value(value) -> str:
 
 
 def _text(value) -> str:
-    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    """A value as the field shows it, exactly: `0.001`, not a rounded `%g` of a longer number."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
 
 
 class RunForm(VerticalScroll):
@@ -82,28 +104,32 @@ class RunForm(VerticalScroll):
         self.errors: dict[str, str] = {}
         self._built = False  # the fields are mounted on first open (ensure_fields)
         self._devices: list[tuple[str, str]] | None = None  # as the runner listed them, once known
+        self._wanted_device: str | None = None  # a loaded run's device, set once the list has it
 
     def compose(self) -> ComposeResult:
         yield Static("New run [dim]· enter starts[/]", classes="form-title")
         yield Static("", id="form-hint")
 
-    def ensure_fields(self) -> None:
-        """Mount the fields the first time the form opens: a start with the form closed does not
-        wait for 18 fields to be built (about 0.13 s of the first frame here)."""
+    def ensure_fields(self, config: RunConfig | None = None) -> None:
+        """Mount the fields the first time the form opens (with `config`'s values, else the
+        defaults): a start with the form closed does not wait for 18 fields to be built (about
+        0.13 s of the first frame here). A Select is given its value when built: one set before
+        it has mounted would keep its value but show its placeholder."""
         if self._built:
             return
         self._built = True
-        defaults = RunConfig()
+        values = config or RunConfig()
         widgets, rows = [], []
         for field, label, choices in FIELDS:
             if field == "device":
-                editor = FormSelect(self._devices_options(), value="auto" if self._devices else LOADING[1], allow_blank=False, compact=True, id=f"f-{field}")
+                editor = FormSelect(self._devices_options(), value=self._device_value(values.device), allow_blank=False, compact=True, id=f"f-{field}")
             elif choices:
                 options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
-                editor = FormSelect(options, value=_choice_value(getattr(defaults, field)), allow_blank=False, compact=True, id=f"f-{field}")
+                editor = FormSelect(options, value=_choice_value(getattr(values, field)), allow_blank=False, compact=True, id=f"f-{field}")
             else:
                 placeholder = {"train_size": "all", "test_size": "all", "resume": "checkpoint path"}.get(field, "")
-                editor = Input(_text(getattr(defaults, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
+                kind = Input if field in TEXT_FIELDS else NumberInput
+                editor = kind(_text(getattr(values, field)), placeholder=placeholder, compact=True, id=f"f-{field}")
             row = Horizontal(classes="form-row")
             rows.append((row, [Label(label, classes="form-label"), editor]))
             widgets += [row, Static("", classes="form-error", id=f"e-{field}")]
@@ -133,13 +159,21 @@ class RunForm(VerticalScroll):
             options.append((f"all {len(gpus)} GPUs, in parallel", ",".join(gpus)))
         return options
 
+    def _device_value(self, wanted: str) -> str:
+        """The device select's value for a wanted device: it if listed, else auto (or loading)."""
+        if self._devices is None:
+            self._wanted_device = wanted  # set once the runner has listed the devices
+            return LOADING[1]
+        return wanted if any(spec == wanted for _, spec in self._devices_options()) else "auto"
+
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """(label, spec) pairs from core.devices, e.g. ("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0")."""
         self._devices = devices
         if not self._built:
             return  # the select is built with them
         select = self.query_one("#f-device", Select)
-        current = select.value
+        current = self._wanted_device or select.value
+        self._wanted_device = None
         options = self._devices_options()
         select.set_options(options)
         select.value = current if any(spec == current for _, spec in options) else "auto"
@@ -154,17 +188,22 @@ class RunForm(VerticalScroll):
             out["device"] = "auto"
         return out
 
-    def load_config(self, config: RunConfig) -> None:
-        """Fill the form from a configuration (to run a stored run again)."""
-        self.ensure_fields()
-        for field, _, choices in FIELDS:
-            widget = self.query_one(f"#f-{field}")
-            value = getattr(config, field)
-            if isinstance(widget, Input):
-                widget.value = _text(value)
-            elif field != "device" or any(spec == value for _, spec in widget._options):
-                widget.value = _choice_value(value)
+    def load_config(self, config: RunConfig) -> str | None:
+        """Fill every field and select from a configuration (to run a stored run again); returns
+        the device it ran on when this machine does not list it (the select then says auto)."""
+        if not self._built:
+            self.ensure_fields(config)  # built with these values
+        else:
+            for field, _, _ in FIELDS:
+                widget = self.query_one(f"#f-{field}")
+                value = getattr(config, field)
+                if isinstance(widget, Input):
+                    widget.value = _text(value)
+                else:
+                    widget.value = self._device_value(value) if field == "device" else _choice_value(value)
         self._show_grid_size()
+        listed = self._devices is None or any(spec == config.device for _, spec in self._devices_options())
+        return None if listed else config.device
 
     def show_error(self, field: str, message: str | None) -> None:
         error = self.query_one(f"#e-{field}", Static)
