@@ -78,6 +78,11 @@ NAME = Column("name", "name", lambda r: r.label, _plain, 20)
 STATUS = Column("status", "status", lambda r: r.status, _plain, 11)
 FINAL = Column("final", "final%", lambda r: r.final, _percent, 6)
 BEST = Column("best", "best%", lambda r: r.best, _percent, 6)
+# Why a failed, stopped or interrupted run ended: right after the accuracies (cut to fit; the status
+# line shows it whole). Only while a run in view has one.
+REASON = Column("reason", "reason", lambda r: r.reason or None, _plain, 40)
+
+
 def _local_time(value) -> str:
     """A start time in the viewer's time zone (ids and the CSV keep UTC)."""
     return "" if value is None else time.strftime("%m-%d %H:%M", time.localtime(value))
@@ -105,11 +110,12 @@ def _last_epoch(records: list[RunRecord]) -> int:
 
 
 def columns_for(records: Iterable[RunRecord]) -> list[Column]:
-    """Name, status, the differing hyperparameters, final, best; then the others, time, sweep and
-    one accuracy column per epoch any run has (or will have)."""
+    """Name, status, the differing hyperparameters, final, best, why a run ended (when one says);
+    then the others, start, time, sweep and one accuracy column per epoch any run has (or will have)."""
     records = list(records)
     differ, same = _split_hyperparameters(records)
-    return [NAME, STATUS, *differ, FINAL, BEST, *same, *AFTER] + [epoch_column(e) for e in range(1, _last_epoch(records) + 1)]
+    reason = [REASON] if any(r.reason for r in records) else []
+    return [NAME, STATUS, *differ, FINAL, BEST, *reason, *same, *AFTER] + [epoch_column(e) for e in range(1, _last_epoch(records) + 1)]
 
 
 def group_columns_for(groups: list[RunGroup]) -> list[Column]:
@@ -138,6 +144,6 @@ def sort_value(column: Column, row):
 def cell_text(column: Column, record: RunRecord) -> str:
     """A cell as the table shows it; an unreadable run has only its name and status (its
     configuration is unknown: no made-up defaults)."""
-    if getattr(record, "status", "") == "unreadable" and column.key not in ("name", "status"):
+    if getattr(record, "status", "") == "unreadable" and column.key not in ("name", "status", "reason"):
         return ""
     return column.text(column.value(record))

@@ -17,7 +17,7 @@ from typing import Mapping
 from core.config import RunConfig
 from core.events import Event, RunFailed
 from core.launcher import Runner, describe_exit
-from core.results import RunRecord
+from core.results import RunRecord, interrupted_reason
 from core.store import EVENTS_FILE, RunStore, StoreError, is_live, read_run
 
 NEW_RUN_GRACE_S = 10.0  # a run folder this young without a readable config is still being made
@@ -111,8 +111,10 @@ def fold(record: RunRecord, update: RunUpdate) -> bool:
     record.log_offset = update.offset
     if record.status in ("running", "interrupted"):
         record.status = "running" if update.live else "interrupted"
-        if not update.live and update.runner_ended and not record.message:
-            record.message = update.runner_ended
+        if not update.live and not record.message:  # own runner: how it ended; another process's: only that it did
+            record.message = update.runner_ended or interrupted_reason(record)
+        elif update.live and before == "interrupted":
+            record.message = ""  # writing again (a heartbeat that came late)
     if record.status == "interrupted" and update.runner_ended and record.batches_per_epoch is None and not update.events:
         record.status, record.message = "failed", update.runner_ended  # never started: nothing to resume
     return record.status != before

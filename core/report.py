@@ -104,6 +104,17 @@ def report_tables(records: list[RunRecord]) -> list[ReportTable]:
     return tables
 
 
+def ended_early(records: list[RunRecord]) -> list[str]:
+    """Why each run that did not finish ended (failed, stopped, interrupted, unreadable), as the
+    pivot lists it under its tables: `#7 too hot: failed: loss became NaN …` (# as in the per-run
+    table; per configuration, the seed instead)."""
+    from core.groups import has_repeats
+
+    per_run = not has_repeats(records)
+    return [f"{f'#{i} ' if per_run else ''}{r.label}{'' if per_run else f' (seed {r.config.seed})'}: {r.status}: {r.reason}"
+            for i, r in enumerate(records, start=1) if r.reason]
+
+
 def comparison_sections(records: list[RunRecord]) -> list[tuple[str, list[str], list[list[str]]]]:
     """What the pivot shows for these runs: per configuration with mean ± std when seeds repeat,
     else per run; and for a reproduce sweep, the report's tables beside ours."""

@@ -15,6 +15,17 @@ from core.store import id_time
 # queued and running are live states; the rest are final. "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
 STATUSES = ("queued", "running", "done", "stopped", "failed", "interrupted", "unreadable")
+WITH_A_REASON = ("failed", "stopped", "interrupted", "unreadable")  # the statuses that say why (RunRecord.reason)
+
+
+def interrupted_reason(record: "RunRecord", last_lines: str = "") -> str:
+    """Why a run whose log just ends ended, as far as anyone can tell: its process stopped writing
+    without a last event (killed, out of memory, the machine went down)."""
+    when = f"after epoch {record.last_epoch}" if record.accuracies else "before its first epoch ended"
+    if record.last_batch is not None and record.last_batch.epoch > record.last_epoch:
+        when += f" (last logged: epoch {record.last_batch.epoch}, batch {record.last_batch.batch})"
+    said = f"; its runner.log ends: {last_lines}" if last_lines else ""
+    return f"its process ended without a last word (killed?) {when}{said}"
 
 
 @dataclass
@@ -43,6 +54,11 @@ class RunRecord:
     @property
     def label(self) -> str:
         return self.config.label
+
+    @property
+    def reason(self) -> str:
+        """Why it ended, for a failed, stopped, interrupted or unreadable run ("" otherwise)."""
+        return self.message if self.status in WITH_A_REASON else ""
 
     @property
     def best(self) -> float | None:
@@ -103,6 +119,12 @@ class RunRecord:
             return cls(stored.run_id, RunConfig(name=stored.run_id), status="unreadable", message=stored.unreadable or "")
         record = cls.replay(stored.run_id, stored.config, stored.events, live=stored.live)
         record.log_offset = stored.log_offset
+        if record.status == "interrupted":
+            from core.launcher import tail  # a runner's stderr (a crash trace) says more when it said anything
+            from core.store import RUNNER_LOG
+
+            if last := tail(stored.path / RUNNER_LOG):
+                record.message = interrupted_reason(record, last)
         return record
 
     @classmethod
@@ -113,6 +135,7 @@ class RunRecord:
             record.apply(event)
         if record.status == "running" and not live:
             record.status = "interrupted"
+            record.message = record.message or interrupted_reason(record)
         return record
 
 

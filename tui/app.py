@@ -25,7 +25,7 @@ from tui.commands import binding_commands, reproduce_command
 from tui.follow_actions import FollowActions
 from tui.palette import plot_color, rich_color
 from tui.run_actions import RunActions
-from tui.status_text import idle_note, position_text
+from tui.status_text import idle_note, position_text, training_now
 from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
 from tui.watcher import WATCH_INTERVAL_S, RunWatcher
@@ -86,7 +86,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
         # Kept as attributes: the ticks reach them even while a dialog is on top or the app shuts down.
         self.status_line, self.table = StatusLine(id="status"), ResultsTable(id="table")
         self.loss_chart, self.accuracy_chart = LossChart(id="loss-chart"), AccuracyChart(id="accuracy-chart")
-        self.log_pane = RichLog(id="log", max_lines=2000, wrap=False, markup=False)
+        self.log_pane = RichLog(id="log", max_lines=2000, wrap=True, markup=False)  # wrapped: a reason is read whole
         yield self.status_line
         with Horizontal(id="body"):
             yield RunForm(id="form")
@@ -209,11 +209,15 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
     def _refresh_status(self, bindings: bool = True) -> None:
         if bindings and self.screen_stack:  # the footer recomposes: only when what can be done has changed (none while exiting)
             self.refresh_bindings()
-        current = self.records.get(self.queue.current) if self.queue.current else None
+        current = training_now(self.records, self.queue.current)  # this dashboard's run, else one training elsewhere
         color = rich_color(self._color(current.run_id)) if current else ""
-        position = position_text(current, list(self.records.values()), self.queue.started, len(self.queue.running)) if current else ""
+        running = sum(r.status == "running" for r in self.records.values())
+        own = current is not None and current.run_id == self.queue.current
+        position = position_text(current, list(self.records.values()), self.queue.started, running, own) if current else ""
         note = idle_note(self.visible_records(), self.view_sweep)
-        self.status_line.show(current, color, position, len(self.queue.waiting), note)
+        cursor = self.records.get(self.table.cursor_run_id() or "")
+        cursor_color = rich_color(self._color(cursor.run_id)) if cursor else ""
+        self.status_line.show(current, color, position, len(self.queue.waiting), note, cursor, cursor_color)
 
     # ----- view actions ------------------------------------------------------------------
     def get_system_commands(self, screen):

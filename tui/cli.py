@@ -163,20 +163,23 @@ def runs_command(args: argparse.Namespace) -> int:
         print(f"no runs in {store.root}")
         return EXIT_OK
     table = Table(title=Text(f"runs in {store.root}"), title_justify="left")
-    table.add_column("run", overflow="fold", ratio=2)
+    table.add_column("run", overflow="fold", ratio=2)  # its name (as typed: ids keep only ASCII), then its id
     table.add_column("config", ratio=2, overflow="fold")  # holds numbers: folded, never cut
     for title in ("epochs", "best %", "final %"):
         table.add_column(title, justify="right", no_wrap=True)
-    table.add_column("status", ratio=1)
+    table.add_column("status", ratio=1, overflow="fold")  # and why a run ended early
     percent = lambda value: "" if value is None else f"{value * 100:.2f}"
     for r in records:
         c = r.config
         config = f"{c.model} {c.optimizer} lr={c.lr:g} bs={c.batch_size} seed={c.seed}" + ("" if c.dataset == "mnist" else f" {c.dataset}")
-        status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.message}" if r.status in ("failed", "unreadable") else "")
+        status = Text(r.status, style=STATUS_STYLE.get(r.status, "")) + Text(f": {r.reason}" if r.reason else "")
+        run = Text(r.run_id, style="dim")
         if r.status == "unreadable":  # its configuration is unknown: no made-up defaults
-            table.add_row(Text(r.run_id), "", "", "", "", status)
+            table.add_row(run, "", "", "", "", status)
             continue
-        table.add_row(Text(r.run_id), Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
+        if c.name:
+            run = Text.assemble((c.name, "bold"), "\n", run)  # the user's text: never markup
+        table.add_row(run, Text(config), f"{r.last_epoch}/{r.start_epoch + c.epochs}", percent(r.best), percent(r.final), status)
     print_table(Console(), table)
     return EXIT_OK
 

@@ -3,9 +3,10 @@ new runs, new events, ended runs and vanished folders (read by tui.watcher in a 
 
 from __future__ import annotations
 
+from core.events import RunFailed, RunStopped
 from core.follow import fold
 from tui.palette import rich_color
-from tui.watcher import HistoryLoaded, RunsChanged, log_lines
+from tui.watcher import HistoryLoaded, RunsChanged, ending_line, log_lines
 
 
 class FollowActions:
@@ -17,6 +18,8 @@ class FollowActions:
         self.records = {**fresh, **self.records}  # history first, then what this session started
         for run_id in self.records:
             self._color(run_id)
+        # Why the runs of the history that did not finish ended (in start order; the pane shows the last ones).
+        self._pending_log += [ending_line(r, rich_color(self._color(r.run_id))) for r in fresh.values() if r.reason]
         for warning in message.warnings[:3]:
             self.notify(warning, markup=False, severity="warning", timeout=6)
         self._refresh_runs()
@@ -37,6 +40,8 @@ class FollowActions:
                     self.records[update.run_id] = update.record
                     self._color(update.run_id)
                     reshaped = True
+                    if update.record.reason:  # found already ended (another process's run)
+                        self._pending_log.append(ending_line(update.record, rich_color(self._color(update.run_id))))
                 continue
             record = self.records.get(update.run_id)
             if record is None:
@@ -46,6 +51,8 @@ class FollowActions:
             self._pending_log += log_lines(record, update.events, rich_color(self._color(record.run_id)))
             if fold(record, update):
                 reshaped = True
+                if record.reason and not any(isinstance(e, (RunFailed, RunStopped)) for e in update.events):
+                    self._pending_log.append(ending_line(record, rich_color(self._color(record.run_id))))  # no last word of its own
                 if record.status == "failed":
                     self.notify(f"{record.label} failed: {record.message}", markup=False, severity="error", timeout=8)
                 if record.finished and self.dispatcher.finish(record.run_id):

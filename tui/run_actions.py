@@ -57,10 +57,10 @@ class RunActions:
             self.queue.remove(run_id)
             self.forget_run(run_id, "deleted")
 
-        where = "" if record.status == "queued" else f" and its folder {self.store.root / run_id}"
+        where = "?" if record.status == "queued" else f"\nand its folder {self.store.root / run_id}?"  # a long path: a line of its own
         from tui.widgets.confirm_dialog import ConfirmDialog
 
-        self.push_screen(ConfirmDialog(Text(f"Delete the run {record.label}{where}?"), yes="Delete"), answer)
+        self.push_screen(ConfirmDialog(Text.assemble("Delete the run ", (record.label, "bold"), where), yes="Delete"), answer)
 
     def forget_run(self, run_id: str, why: str) -> bool:
         """Take a run off the table and charts (deleted, or its folder vanished); True if it was there."""

@@ -5,9 +5,19 @@ from __future__ import annotations
 from core.results import RunRecord
 
 
-def position_text(current: RunRecord, records: list[RunRecord], started: int, running: int) -> str:
-    """`#3`, or `run 2/6` inside a sweep; `(+1 parallel)` when several train at once."""
-    position = f"#{started}"
+def training_now(records: dict[str, RunRecord], own: str | None) -> RunRecord | None:
+    """The run the status line follows: this dashboard's current run, else the last one started
+    of those training in another process (a headless `mnist-tui train`, another dashboard)."""
+    if own in records:
+        return records[own]
+    elsewhere = [r for r in records.values() if r.status == "running"]
+    return max(elsewhere, key=lambda r: r.started_at or 0.0) if elsewhere else None
+
+
+def position_text(current: RunRecord, records: list[RunRecord], started: int, running: int, own: bool = True) -> str:
+    """`#3` (this dashboard's third run), `(other process)`, or `run 2/6` inside a sweep;
+    `(+1 parallel)` when several train at once."""
+    position = f"#{started}" if own else "(other process)"
     if current.config.sweep:
         members = [r.run_id for r in records if r.config.sweep == current.config.sweep]
         if current.run_id in members:

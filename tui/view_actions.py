@@ -18,6 +18,11 @@ from tui.widgets.run_form import RunForm
 class ViewActions:
     """Mixed into the App (tui.app), which provides records, visible_records and _refresh_runs."""
 
+    def on_data_table_cell_highlighted(self, event) -> None:
+        """The table's cursor moved: the status line says why the run under it ended, if it did early."""
+        if event.data_table is self.table:
+            self._refresh_status(bindings=False)
+
     def action_cycle_view(self) -> None:
         views: list[str | None] = [None, *dict.fromkeys(r.config.sweep for r in self.records.values() if r.config.sweep)]
         self.view_sweep = views[(views.index(self.view_sweep) + 1) % len(views)] if self.view_sweep in views else None

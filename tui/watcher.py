@@ -12,7 +12,8 @@ from rich.text import Text
 from textual.app import App
 from textual.message import Message
 
-from core.events import Event, RunStarted, format_line
+from core.columns import STATUS_STYLE
+from core.events import Event, RunFailed, RunStarted, RunStopped, format_line
 from core.follow import RunUpdate, poll_runs
 from core.results import RunRecord, load_records
 from core.store import RunStore
@@ -70,11 +71,18 @@ class RunWatcher:
 
 
 def log_lines(record: RunRecord, events: list[Event], color: str) -> list[Text]:
-    """The log pane's lines for a run's new events: a header when it starts, then the seed's lines."""
+    """The log pane's lines for a run's new events: a header when it starts, then the seed's lines;
+    its last line (failed, stopped) names the run, as runs side by side interleave."""
     lines = []
     for event in events:
         if isinstance(event, RunStarted):
             lines.append(Text(f"── {record.label} ({event.run_id}) ──", style=color))
         if (line := format_line(event)) is not None:
-            lines.append(Text(line))
+            lines.append(Text.assemble((record.label, color), ": ", line) if isinstance(event, (RunFailed, RunStopped)) else Text(line))
     return lines
+
+
+def ending_line(record: RunRecord, color: str) -> Text:
+    """Why a run ended, for the log pane, when no event of its own said it (an interrupted run,
+    a run of the history): `too hot: failed: loss became NaN …`."""
+    return Text.assemble((record.label, color), ": ", (record.status, STATUS_STYLE.get(record.status, "")), f": {record.reason}")

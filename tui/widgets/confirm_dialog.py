@@ -1,7 +1,8 @@
-"""A yes/no question; `y`/`enter` confirm, `n`/`esc` cancel."""
+"""A yes/no question; `y`/`enter` confirm, `n`/`esc` cancel. The question wraps (a long path too)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,9 +16,10 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes") -> None:
+    def __init__(self, question: str | Text, yes: str = "Yes") -> None:
         super().__init__()
-        self._question, self._yes = question, yes
+        self._question, self._yes = Text(question) if isinstance(question, str) else question, yes
+        self._question.overflow = "fold"  # a long path wraps mid-word rather than being cut at the box's edge
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):

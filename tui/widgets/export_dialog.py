@@ -70,9 +70,9 @@ class ExportDialog(ModalScreen[Path | None]):
             written = self._write(path, overwrite, self.query_one("#export-what", Select).value == "groups")
         except FileExistsError:
             self._confirm_for = path
-            error.update(Text(f"{path} exists: press enter (or Save) again to overwrite it", style="yellow"))
+            error.update(Text(f"{path} exists: press enter (or Save) again to overwrite it", style="yellow", overflow="fold"))
             return
         except OSError as problem:
-            error.update(Text(f"cannot write {path}: {problem.strerror or problem}", style="red"))
+            error.update(Text(f"cannot write {path}: {problem.strerror or problem}", style="red", overflow="fold"))  # a long path wraps
             return
         self.dismiss(written)

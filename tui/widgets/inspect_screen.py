@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 
+from core.columns import STATUS_STYLE
 from core.results import RunRecord
 from tui.renderables import confusion_table, digit_card, summary_table
 
@@ -70,8 +71,18 @@ class InspectScreen(Screen):
         self.filter_on_true = True  # the class filter applies to the true label (else: the predicted)
         self.page = 0
 
+    def _title(self, *parts) -> Text:
+        """The run's name, then `parts`; under it why the run ended, if it failed, stopped or was
+        interrupted. Wrapped, never cut (the name and the reason are the user's and the run's text: never markup)."""
+        title = Text.assemble((self.record.label, "bold"), *parts, overflow="fold")
+        if self.record.reason:
+            title.append("\n")
+            title.append(self.record.status, STATUS_STYLE.get(self.record.status, ""))
+            title.append(f": {self.record.reason}")
+        return title
+
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((self.record.label, "bold"), " ", (f"{self.record.run_id} · loading predictions…", "dim")), id="inspect-title")
+        yield Static(self._title(" ", (f"{self.record.run_id} · loading predictions…", "dim")), id="inspect-title")
         with TabbedContent(id="inspect-tabs"):
             with TabPane("Digits", id="tab-digits"):
                 yield Static("", id="digits-filter")
@@ -146,11 +157,11 @@ class InspectScreen(Screen):
         if self.inspection is None:
             return
         if chosen is None:
-            title.update(Text.assemble((self.record.label, "bold"), " ", (self.record.run_id, "dim"), " · no stored predictions (no epoch finished)"))
+            title.update(self._title(" ", (self.record.run_id, "dim"), " · no stored predictions"))
+            self._draw_nothing()
             return
         epochs = list(self.inspection.predictions)
-        title.update(Text.assemble(  # the run's name is the user's text: never markup
-            (self.record.label, "bold"),
+        title.update(self._title(
             f" · epoch {self.epoch} of {epochs[0]}..{epochs[-1]} · "
             f"test accuracy {chosen.accuracy * 100:.2f}% · {len(chosen.wrong())} wrong of {len(chosen.labels):,}",
         ))
@@ -159,6 +170,20 @@ class InspectScreen(Screen):
         matrix = confusion_matrix(chosen)
         self.query_one("#confusion", Static).update(confusion_table(matrix, per_class_accuracy(matrix), self.epoch))
         self._draw_digits(chosen)
+
+    def _draw_nothing(self) -> None:
+        """No epoch ended with a test pass: say why on the tabs that would draw one (never a blank screen)."""
+        record = self.record
+        if record.reason:
+            why = Text.assemble("Nothing to draw: no epoch of this run ended with a test pass.\n",
+                                (record.status, STATUS_STYLE.get(record.status, "")), f": {record.reason}")
+        elif record.status in ("running", "queued"):
+            why = Text("Nothing to draw yet: the digits and the confusion matrix come with the first epoch's test pass.")
+        else:
+            why = Text("Nothing to draw: this run kept no predictions (it ended before its first test pass, or predates them).")
+        self.query_one("#digits-filter", Static).update("")
+        self.query_one("#digits", Static).update(why)
+        self.query_one("#confusion", Static).update(why)
 
     def _draw_digits(self, chosen) -> None:
         indices = self.selected_indices()

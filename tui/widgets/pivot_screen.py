@@ -1,5 +1,6 @@
 """The seed's comparison table for the runs in view: accuracy after each epoch, per run, or per
-configuration as mean ± std when seeds repeat; for a reproduce sweep, the report's tables too."""
+configuration as mean ± std when seeds repeat; for a reproduce sweep, the report's tables too;
+then why each run that did not finish ended."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Label, Static
 
-from core.report import comparison_sections
+from core.report import comparison_sections, ended_early
 from core.results import RunRecord
 
 
@@ -32,6 +33,9 @@ class PivotScreen(ModalScreen[None]):
                 for row in rows:
                     table.add_row(*(Text(cell, justify="left" if not cell[:1].isdigit() else "right") for cell in row))  # never markup
                 yield table
+            if early := ended_early(self._records):  # why the runs that did not finish ended, whole (wrapped)
+                yield Label("why runs ended early", classes="pivot-title")
+                yield Static(Text("\n".join(early), overflow="fold"), id="pivot-reasons")
 
     def on_mount(self) -> None:
         self.query_one("#pivot-table-0", DataTable).focus()

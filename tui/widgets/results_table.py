@@ -108,8 +108,15 @@ class ResultsTable(DataTable):
             self.show_runs(records if record.run_id in self._records else records + [record], self._colors, self._hidden)
             return
         self._records[record.run_id] = record
+        if self._sort is not None and [key for key, _ in self._sorted_items(self._records)] != self.row_keys_shown():
+            self.show_runs(list(self._records.values()), self._colors, self._hidden)  # its sorted place moved
+            return
         for key, cell in zip([MARK] + [c.key for c in self._columns], self._cells(record, record.run_id)):
             self.update_cell(record.run_id, key, cell)
+
+    def row_keys_shown(self) -> list[str]:
+        """The rows' keys (run ids; grouped: group keys) in display order."""
+        return [self.coordinate_to_cell_key((i, 0)).row_key.value for i in range(self.row_count)]
 
     def row_texts(self) -> list[list[str]]:
         """What the table shows, as plain text per row in display order (without the colour dot)."""
@@ -128,7 +135,9 @@ class ResultsTable(DataTable):
             if column.key == "status":
                 cells.append(Text(text, style=STATUS_STYLE.get(text, "")))
             elif column.key == "name":
-                cells.append(Text(text, style=color))
+                cells.append(Text(text, style=color, no_wrap=True, overflow="ellipsis"))
+            elif column.key == "reason":
+                cells.append(Text(text, no_wrap=True, overflow="ellipsis"))  # cut to fit: the status line has it whole
             else:
                 cells.append(Text(text, justify="right" if text[:1].isdigit() else "left"))  # never markup
         return cells
@@ -163,7 +172,7 @@ class ResultsTable(DataTable):
 
     def shown_records(self) -> list[RunRecord]:
         """The runs behind the rows, in display order (grouped: each group's runs in turn)."""
-        keys = [self.coordinate_to_cell_key((i, 0)).row_key.value for i in range(self.row_count)]
+        keys = self.row_keys_shown()
         if self.grouped:
             return [r for key in keys for r in self._groups[key].runs]
         return [self._records[key] for key in keys]

@@ -1,10 +1,13 @@
-"""One line: the current run, its epoch progress, speed, ETA and device; or what is idle."""
+"""One line: the current run, its epoch progress, speed, ETA and device; or what is idle. Under
+it, why the run under the table's cursor ended, when it failed, stopped or was interrupted."""
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from core.columns import STATUS_STYLE
 from core.results import RunRecord
 
 BAR_WIDTH = 8
@@ -33,15 +36,31 @@ def eta_seconds(record: RunRecord) -> float | None:
 
 
 class StatusLine(Static):
-    def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "") -> None:
+    """The current run (or idle) on one line; under it, while the table's cursor is on a run that
+    failed, stopped or was interrupted, why: whole, wrapped over as many lines as it takes."""
+
+    _reason: Text | None = None
+
+    def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "",
+             cursor: RunRecord | None = None, cursor_color: str = "") -> None:
+        line = self._line(current, color, position, queued, idle_note)
+        reason = None
+        if cursor is not None and cursor.reason:
+            reason = Text.assemble(("↳ ", cursor_color), (cursor.label, "bold"), " · ", (cursor.status, STATUS_STYLE.get(cursor.status, "")),
+                                   f": {cursor.reason}", overflow="fold")  # the user's name and a message: never markup
+        relayout = reason != self._reason  # one line, or more: only then the layout changes
+        self._reason = reason
+        self.update(line if reason is None else Group(line, reason), layout=relayout)
+
+    @staticmethod
+    def _line(current: RunRecord | None, color: str, position: str, queued: int, idle_note: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         if current is None:
             text.append("idle", style="bold")
             if queued:
                 text.append(f" · {queued} queued")
             text.append(f" · {idle_note}")
-            self.update(text, layout=False)  # one fixed line: no relayout
-            return
+            return text
         text.append("● ", style=color)
         text.append(current.label, style="bold")
         text.append(f" {position}" + (f" +{queued} queued" if queued else ""))
@@ -66,4 +85,4 @@ class StatusLine(Static):
                 text.append(f" · ETA {clock(eta)}")
         if current.device:
             text.append(f" · {current.device}", style="dim")
-        self.update(text, layout=False)
+        return text
