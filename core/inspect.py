@@ -4,6 +4,7 @@ epoch (30 KB an epoch), so digits, confusion matrices and per-class accuracy nee
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,17 +86,41 @@ def load_test_images(dataset: str, data_dir, limit: int | None) -> torch.Tensor:
     return split.images.squeeze(1).mul(255).round().to(torch.uint8)
 
 
+def name_key(text: str) -> str:
+    """How names are compared when looked up: Unicode-normalised (NFKC: a precomposed `é` and an
+    `e` with a combining accent, full-width and plain letters match) and case-folded."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
 def find_run(store, name: str):
-    """A stored run by id, unique id prefix or folder path; raises LookupError saying what matched."""
-    from core.store import read_run
+    """A stored run by id, unique id prefix, folder path, or any part of its name (see name_key);
+    raises LookupError saying what matched."""
+    from core.config import RunConfig
+    from core.safe_read import read_text
+    from core.store import CONFIG_FILE, MAX_CONFIG_BYTES, read_run
 
     path = Path(name)
     if path.is_dir() and (path / "config.json").exists():
         return read_run(path)
     ids = store.run_ids()
-    matches = [run_id for run_id in ids if run_id == name] or [run_id for run_id in ids if run_id.startswith(name) or name in run_id]
-    if len(matches) == 1:
-        return store.load(matches[0])
+    if name in ids:
+        return store.load(name)
+    wanted = name_key(name)
+
+    def label(run_id: str) -> str:
+        try:
+            return RunConfig.from_dict(json.loads(read_text(store.root / run_id / CONFIG_FILE, MAX_CONFIG_BYTES))).label
+        except Exception:  # an unreadable run is found by its id only
+            return ""
+
+    labels = {run_id: label(run_id) for run_id in ids}
+    matches = [run_id for run_id in ids if wanted in name_key(run_id) or wanted in name_key(labels[run_id])]
+    exact = [run_id for run_id in matches if name_key(labels[run_id]) == wanted]
+    if len(matches) == 1 or len(exact) == 1:
+        return store.load(matches[0] if len(matches) == 1 else exact[0])
     if not matches:
-        raise LookupError(f"no run matches {name!r} in {store.root} (mnist-tui runs lists them)")
-    raise LookupError(f"{name!r} matches {len(matches)} runs: {', '.join(matches[:5])}{' ...' if len(matches) > 5 else ''}")
+        raise LookupError(f"no run matches {name!r} (by id or any part of its name) in {store.root} (mnist-tui runs lists them)")
+    listed = ", ".join(f"{run_id} ({labels[run_id]})" for run_id in matches[:5])
+    raise LookupError(f"{name!r} matches {len(matches)} runs: {listed}{' ...' if len(matches) > 5 else ''}")

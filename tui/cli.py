@@ -116,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _never_fail_on_encoding()
     parser = build_parser()
     args = parser.parse_args(argv)
     commands = {
@@ -132,6 +133,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as bad:
         print(f"mnist-tui: error: {bad}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _same_width_marks(problem: UnicodeEncodeError) -> tuple[str, int]:
+    """A character the stream cannot encode becomes as many `?` as the cells it takes (a CJK
+    character two, a combining accent none), so printed tables stay aligned."""
+    from rich.cells import cell_len
+
+    return "?" * cell_len(problem.object[problem.start : problem.end]), problem.end  # the span whole: an emoji and its selector are 2 cells
+
+
+def _never_fail_on_encoding() -> None:
+    """A terminal or pipe whose encoding cannot show a character (PYTHONIOENCODING=ascii, an old
+    locale) gets `?` in its place: printing a name never raises UnicodeEncodeError."""
+    import codecs
+
+    codecs.register_error("mnist-tui-cells", _same_width_marks)
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) in ("strict", "surrogateescape") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="mnist-tui-cells")
+            except (ValueError, OSError, LookupError):  # a stream that cannot change now: leave it
+                pass
+
+
+def _as_typed(argument: str) -> str:
+    """An argument as the terminal sent it: under a C locale Python reads UTF-8 bytes as escapes
+    (`日本語` arrives as surrogates); they are decoded as UTF-8 again."""
+    try:
+        return os.fsencode(argument).decode("utf-8")
+    except UnicodeError:
+        return argument
 
 
 def _stored_records(args: argparse.Namespace):
@@ -198,7 +230,7 @@ def show_command(args: argparse.Namespace) -> int:
 
     console = Console()
     try:
-        stored = find_run(RunStore(resolve_runs_dir(args.runs_dir)), args.run)
+        stored = find_run(RunStore(resolve_runs_dir(args.runs_dir)), _as_typed(args.run))
     except LookupError as missing:
         print(f"mnist-tui: error: {missing}", file=sys.stderr)
         return EXIT_FAILED
@@ -252,8 +284,14 @@ def export_command(args: argparse.Namespace) -> int:
     _, records = _stored_records(args)
     if args.path == "-":
         try:
-            sys.stdout.write(csv_text(records, groups=args.groups))
-            sys.stdout.flush()
+            text = csv_text(records, groups=args.groups)
+            if hasattr(sys.stdout, "buffer"):  # UTF-8 whatever the locale: the CSV keeps every name exactly
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text.encode("utf-8"))
+                sys.stdout.buffer.flush()
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()
         except (AttributeError, OSError, ValueError) as problem:  # stdout closed (>&-), or a full device
             sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
             print(f"mnist-tui: error: cannot write to standard output: {getattr(problem, 'strerror', None) or problem}", file=sys.stderr)
