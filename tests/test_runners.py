@@ -22,7 +22,8 @@ from core.events import BatchLogged, RunStarted
 from core.follow import fold, poll_runs
 from core.results import RunRecord
 from core.runner import JobError, parse_job
-from core.store import RunStore, this_process
+from core.liveness import this_process
+from core.store import RunStore
 from tests.test_dashboard import make_app, start, table, wait_for
 from tests.waiting import wait_until
 
