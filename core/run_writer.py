@@ -94,7 +94,10 @@ class RunWriter:
                 json.dump(info, handle)
         except OSError:
             pass  # folder gone or full: the lock (dropped below) and the dead pid still tell
-        self._file.close()  # closing releases the lock
+        try:
+            self._file.close()  # closing releases the lock
+        except OSError:
+            pass  # its last flush refused (ulimit -f, a full disk): every line that mattered was flushed with its event
 
 
 def _take_lock(fd: int, folder: Path) -> str:

@@ -67,6 +67,6 @@ def _why_the_log_stopped(writer, event: Event, problem: Exception) -> str:
     """One line: what happened to the run folder, where training stopped, what to do."""
     where = f" at epoch {event.epoch}, batch {event.batch}" if hasattr(event, "batch") else f" at epoch {getattr(event, 'epoch', '?')}"
     if isinstance(problem, FolderMoved):
-        return f"{problem}; training stopped{where} (the folder, wherever it went, holds its log up to here)"
+        return f"{problem}; training stopped{where} (moved, the folder keeps its log up to here)"
     return (f"cannot write the event log in {writer.folder} ({os_error_in_words(problem)}); training stopped{where}: "
             "free some space or choose another --runs-dir")

@@ -22,13 +22,13 @@ def _summary_writer_class():
     except ImportError as missing:
         raise TensorBoardError(
             "TensorBoard logging was asked for but the tensorboard package is not installed: "
-            f"pip install 'mnist-tui[tensorboard]', {TURN_IT_OFF}"
+            f"pip install tensorboard, {TURN_IT_OFF}"
         ) from missing
     except Exception as broken:  # installed but broken: a numpy or protobuf it was not built for, a half upgrade
         reason = " ".join(f"{type(broken).__name__}: {broken}".split())[:200]
         raise TensorBoardError(
             f"TensorBoard logging was asked for but the installed tensorboard fails to import ({reason}): "
-            f"pip install --force-reinstall 'mnist-tui[tensorboard]', {TURN_IT_OFF}"
+            f"pip install --force-reinstall tensorboard, {TURN_IT_OFF}"
         ) from broken
     return SummaryWriter
 

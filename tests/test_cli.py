@@ -84,3 +84,12 @@ def test_signals_stop_after_the_current_batch_and_save(runs_dir, signum, code):
     assert last["event"] == "run_stopped" and last["checkpoint"]
     assert last["reason"] == f"{signal.Signals(signum).name} received"
     assert load_checkpoint(last["checkpoint"])["format"] == "mnist-tui-checkpoint"
+
+
+def test_store_flags_before_the_subcommand_are_used(tmp_path):
+    """`mnist-tui --runs-dir R runs` reads R, as `mnist-tui runs --runs-dir R` does (it read ./runs)."""
+    missing = tmp_path / "nowhere"
+    for args in (["--runs-dir", str(missing), "runs"], ["runs", "--runs-dir", str(missing)]):
+        result = subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and str(missing) in result.stderr
+

@@ -50,14 +50,17 @@ class UsageError(Exception):
     """Bad command-line input; printed as `mnist-tui: error: ...` with exit code 2."""
 
 
-def _add_store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="folder holding MNIST/raw (default: $MNIST_TUI_DATA, else ~/.cache/mnist-tui)")
-    parser.add_argument("--runs-dir", help="where runs are recorded (default: $MNIST_TUI_RUNS, else ./runs)")
+def _add_store_flags(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--data-dir and --runs-dir, before or after the subcommand: a subcommand's parser must not
+    reset them to None when they came before it (`mnist-tui --runs-dir R train`)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--data-dir", default=default, help="folder holding MNIST/raw (default: $MNIST_TUI_DATA, else ~/.cache/mnist-tui)")
+    parser.add_argument("--runs-dir", default=default, help="where runs are recorded (default: $MNIST_TUI_RUNS, else ./runs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-tui", description="Train and compare networks on MNIST in the terminal.")
-    _add_store_flags(parser)
+    _add_store_flags(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser("train", help="train one configuration headless, printing the seed's lines")
     sweep = commands.add_parser(
