@@ -4,7 +4,6 @@ repeated seeds show the numbers a user would compute by hand (stored runs: no tr
 from __future__ import annotations
 
 import csv
-import time
 
 from textual.widgets import DataTable
 
@@ -14,17 +13,7 @@ from tui.app import MnistTui, create_app
 from tui.widgets.help_screen import HelpScreen, key_text
 from tui.widgets.inspect_screen import InspectScreen
 from tui.widgets.results_table import ResultsTable
-
-
-def cpu_only():
-    return [("cpu", "cpu")]
-
-
-async def until(pilot, condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.05)
+from tests.test_dashboard import cpu_only, wait_for as until
 
 
 async def test_a_first_start_opens_the_form_on_the_learning_rate_with_a_hint(tmp_path):

@@ -4,7 +4,6 @@ first field instead of typing (in the name and resume fields it types). Stored r
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from textual.widgets import Input, Select
@@ -16,6 +15,7 @@ from tests.synthetic import write_run
 from tui.app import create_app
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_form import FIELDS
+from tests.test_dashboard import cpu_only, wait_for as until
 
 # One stored run per model, optimizer, schedule and dataset, each with every other field off its default.
 VARIANTS = [
@@ -28,17 +28,6 @@ VARIANTS = [
                                             epochs=4, device="cuda:0", name="step, odd lr")),
     ("20261103-093000-c004-const", RunConfig(model="cnn", optimizer="adam", schedule="constant", name="cnn adam")),
 ]
-
-
-def cpu_only():
-    return [("cpu", "cpu")]
-
-
-async def until(pilot, condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.05)
 
 
 def shown(select: Select) -> str:

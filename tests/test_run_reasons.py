@@ -17,20 +17,10 @@ from tests.screen_text import screen_lines
 from tests.synthetic import write_run, write_seed_runs
 from tui.app import create_app
 from tui.cli import main
+from tests.test_dashboard import cpu_only, wait_for as until
 
 NAN = "loss became NaN at epoch 1, batch 100: try a lower learning rate"  # the failed run's reason in tests/synthetic.py
 KILLED = "its process ended without a last word (killed?) after epoch 1"  # the interrupted one's
-
-
-def cpu_only():
-    return [("cpu", "cpu")]
-
-
-async def until(pilot, condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.05)
 
 
 def joined(lines: list[str]) -> str:

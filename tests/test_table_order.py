@@ -14,19 +14,9 @@ from core.store import RunStore
 from tests.screen_text import line_backgrounds, screen_lines, svg_lines
 from tests.synthetic import SEED_RUNS, _write, write_run, write_seed_runs
 from tui.app import create_app
+from tests.test_dashboard import cpu_only, wait_for as until
 
 LIVE = "20261101-100000-a008-headless"
-
-
-def cpu_only():
-    return [("cpu", "cpu")]
-
-
-async def until(pilot, condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the dashboard"
-        await pilot.pause(0.05)
 
 
 def names(app) -> list[str]:
