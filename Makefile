@@ -25,6 +25,10 @@ setup: $(BIN)/mnist-tui
 run: setup
 	$(BIN)/mnist-tui $(ARGS)
 
+# Two test files at a time on a 2-core machine (more where there are more cores, at most 4): most
+# tests wait on processes that start or train; one file's tests stay together (module fixtures).
+PYTEST_ARGS ?= -n auto --maxprocesses 4 --dist loadfile
+
 test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Several test files run at once (make test: pytest-xdist). Torch then trains on one thread per
+    # worker, in this process and in every runner it starts, so two workers on two cores load the
+    # machine as one serial run did, and a test's time limits mean what they did.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 DATA_DIR = Path(os.environ.get("MNIST_TUI_DATA") or REPO.parent / "shared" / "datasets")
 
 
