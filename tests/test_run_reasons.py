@@ -54,7 +54,13 @@ async def test_a_failed_runs_reason_is_on_screen_in_the_table_status_line_log_in
         assert table_row.rstrip().endswith("loss bec")  # in the table, cut to fit at 80 columns
         log = [line for line in screen if line.startswith(("too hot:", "killed mid-run:"))]  # the log pane, wrapped
         assert log and log[-1].startswith("too hot: failed: loss became NaN")
-        assert f"too hot: failed: {NAN}" in joined(screen[screen.index(log[-1]):-1])
+
+        def log_ends_with_the_whole_reason():  # the pane scrolls to its wrapped end at its next refresh
+            screen = screen_lines(app)
+            starts = [i for i, line in enumerate(screen) if line.startswith("too hot:")]
+            return bool(starts) and f"too hot: failed: {NAN}" in joined(screen[starts[-1]:-1])
+
+        await until(pilot, log_ends_with_the_whole_reason, timeout=10)
 
         table.move_cursor(row=0, column=1)  # a run that finished: no reason line
         await until(pilot, lambda: "↳" not in screen_text_top(app))

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, RichLog, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from core.config import RunConfig
@@ -30,6 +30,7 @@ from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
 from tui.watcher import WATCH_INTERVAL_S, RunWatcher
 from tui.widgets.accuracy_chart import AccuracyChart
+from tui.widgets.log_pane import LogPane
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_chart import Series
@@ -86,7 +87,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
         # Kept as attributes: the ticks reach them even while a dialog is on top or the app shuts down.
         self.status_line, self.table = StatusLine(id="status"), ResultsTable(id="table")
         self.loss_chart, self.accuracy_chart = LossChart(id="loss-chart"), AccuracyChart(id="accuracy-chart")
-        self.log_pane = RichLog(id="log", max_lines=2000, wrap=True, markup=False)  # wrapped: a reason is read whole
+        self.log_pane = LogPane(id="log", max_lines=2000, wrap=True, markup=False)  # wrapped: a reason is read whole
         yield self.status_line
         with Horizontal(id="body"):
             yield RunForm(id="form")
