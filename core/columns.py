@@ -51,6 +51,23 @@ STATUS_STYLE = {
     "interrupted": "yellow",
     "unreadable": "red",
 }
+# Without colour (NO_COLOR) a terminal, or Textual's monochrome filter, draws each colour as a grey of
+# its brightness: red is a dark grey next to the dark background (failed was all but invisible).
+# There the statuses differ by attributes, drawn in the foreground colour.
+STATUS_STYLE_NO_COLOR = {
+    "queued": "dim",
+    "running": "bold",
+    "done": "",
+    "stopped": "underline",
+    "failed": "bold reverse",
+    "interrupted": "underline",
+    "unreadable": "reverse",
+}
+
+
+def status_style(status: str, no_color: bool = False) -> str:
+    """A status word's Rich style, with colour or (NO_COLOR) without."""
+    return (STATUS_STYLE_NO_COLOR if no_color else STATUS_STYLE).get(status, "")
 
 
 def _spread(value) -> str:

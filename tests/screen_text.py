@@ -48,3 +48,27 @@ def line_backgrounds(svg: str, row: int) -> list[tuple[int, int, str]]:
         else:
             runs.append((start, width, fill))
     return runs
+
+
+_CLASS = re.compile(r"\.terminal-(?:\w+-)?(r\d+) \{ ([^}]*)\}")
+_STYLED = re.compile(r'<text class="terminal-(?:\w+-)?(r\d+)" x="([\d.]+)" y="([\d.]+)" textLength="[\d.]+"[^>]*>(.*?)</text>')
+
+
+def styled_text(svg: str, row: int) -> list[tuple[int, str, dict[str, str]]]:
+    """A line's text as (first cell, text, its CSS: fill, font-weight, text-decoration…) runs, left to right."""
+    classes = {name: dict(part.split(": ", 1) for part in (p.strip() for p in body.split(";")) if part)
+               for name, body in _CLASS.findall(svg)}
+    runs = [(round(float(x) / _CELL_W), html.unescape(content).replace("\xa0", " "), classes.get(name, {}))
+            for name, x, y, content in _STYLED.findall(svg) if round((float(y) - _TOP) / _LINE_H) == row]
+    return sorted(runs, key=lambda run: run[0])
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (1 to 21; 4.5 reads as body text)."""
+    def luminance(color: str) -> float:
+        channels = [int(color.lstrip("#")[i: i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

@@ -59,7 +59,8 @@ FOUR_RUNS = [  # ten points apart, so that no run's markers cover another's
 
 def test_no_color_every_run_has_its_own_marker_at_80x24(snap_compare, tmp_path, monkeypatch):
     """NO_COLOR=1, four runs: every run in the foreground colour (no grey near the background), each
-    with a marker of its own along its loss line, on its accuracy points and in the legend."""
+    with a marker of its own along its loss line, on its accuracy points, in the legend and in the
+    table's first column; the loss axis ends a row above the data (it went to 3.5)."""
     monkeypatch.setenv("NO_COLOR", "1")
     app = dashboard(tmp_path, FOUR_RUNS)
     assert snap_compare(app, terminal_size=(80, 24), run_before=lambda pilot: settled(pilot, 4))
@@ -93,5 +94,65 @@ def seeded(tmp_path):
 
 
 def test_charts_at_120x40(snap_compare, seeded):
-    """120x40: the form beside taller charts; more rows, so finer round ticks, every other row labelled."""
+    """120x40: the form beside taller charts; more rows, so finer round ticks, a label every few rows,
+    and the data fills them: the loss axis ends a row above its data (it went to 4.0), the accuracy
+    axis at the best run's row (it went to 100% with empty rows below the worst run)."""
     assert snap_compare(seeded, terminal_size=(120, 40), run_before=lambda pilot: settled(pilot, 7))
+
+
+# ----- nothing on the dashboard misleads: accuracy within 0-100%, short loss labels, markers without colour
+FAILED = "20261101-096000-a007-too-hot"  # tests/synthetic.py's failed run
+LOW = [  # two runs far below the seed's: the issue's 74.4% and 28.6%
+    ("20261103-090000-h003-fast", "fast", [61.2, 74.4], decay(2.2, 0.0002)),
+    ("20261103-091000-h004-slow", "slow", [12.0, 28.6], decay(2.3, 0.00005)),
+]
+TWELVE = [(f"20261103-09{i:02d}00-f{i:03d}-run{i}", f"run {i + 1}", [20.0 + 6.5 * i + e * (1 + i / 4) for e in range(3)],
+           decay(2.2, 0.0001 * (i + 1))) for i in range(12)]
+DIVERGING = [  # a learning rate far too high: the loss climbs to 6.3e9
+    ("20261103-090000-g001-ok", "ok", [97.0, 98.0], decay(2.2, 0.001)),
+    ("20261103-091000-g002-boom", "boom", [28.6, 11.35], lambda step: 0.5 + 6.3e9 * min(1.0, step / 1876)),
+]
+
+
+def seed_and_low_runs(tmp_path):
+    runs = tmp_path / "runs"
+    write_seed_runs(runs, interrupted=True, failed=True)
+    write_runs(runs, LOW)
+    return create_app(runs_dir=runs, device_probe=fixed_devices, warm=False)
+
+
+async def cursor_on_the_failed_run(pilot) -> None:
+    await settled(pilot, 9)
+    table = pilot.app.table
+    table.move_cursor(row=table.row_keys_shown().index(FAILED), column=1)
+    await pilot.pause(0.7)  # the status line's reason, then the charts' new height
+
+
+def test_accuracy_on_four_rows_under_a_reason_at_80x24(snap_compare, tmp_path):
+    """The cursor on the failed run: its reason takes two lines under the status line and the
+    charts keep 4 rows. The accuracy axis is 0-100% on them (labels 0 and 100; it was 0-150%), so
+    fast's 74.4% and slow's 28.6% are on rows of their own; the loss axis ends a row above its data."""
+    app = seed_and_low_runs(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=cursor_on_the_failed_run)
+
+
+def test_no_color_marks_in_the_table_and_the_status_line_at_80x24(snap_compare, tmp_path, monkeypatch):
+    """NO_COLOR=1, nine runs, the cursor on the failed one: each run's marker (● x + ■ * o ◆ # ▲) in
+    the table's first column and before the failed run's name in the status line, as in the charts;
+    the statuses by attributes (failed in reverse video, interrupted underlined), not dark greys."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = seed_and_low_runs(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=cursor_on_the_failed_run)
+
+
+def test_a_diverging_loss_with_the_log_hidden_at_80x24(snap_compare, tmp_path):
+    """`l` hides the log: 13 rows. A loss that climbs to 6.3e9 is labelled 0 and 5e9 (not
+    10000000000) on an axis that ends with its data; the accuracy axis ends at 100% (it went to 120%)."""
+    app = dashboard(tmp_path, DIVERGING)
+
+    async def run_before(pilot):
+        await settled(pilot, 2)
+        await pilot.press("l")
+        await pilot.pause(0.7)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -73,10 +73,10 @@ def test_ticks_are_round_values_each_on_the_row_of_its_value(lo, span, rows, sub
     assert len(set(axis.labels)) == len(axis.labels)
     for tick, label in zip(axis.ticks, axis.labels):
         assert math.isclose(float(label), tick, rel_tol=1e-9, abs_tol=1e-12)  # the label is the value
-    if "." in axis.labels[0]:  # the fewest decimals: the last one is needed somewhere
+    if "." in axis.labels[0] and "e" not in axis.labels[0]:  # the fewest decimals: the last one is needed somewhere
         assert any(not label.endswith("0") for label in axis.labels)
-    step = float(axis.labels[1]) - float(axis.labels[0])  # 1, 2 or 5 times a power of ten
-    assert f"{step / 10 ** math.floor(math.log10(step) + 1e-9):.6f}" in ("1.000000", "2.000000", "5.000000")
+    step = float(axis.labels[1]) - float(axis.labels[0])  # 1, 2, 2.5, 3, 4 or 5 times a power of ten
+    assert f"{step / 10 ** math.floor(math.log10(step) + 1e-9):.6f}" in ("1.000000", "2.000000", "2.500000", "3.000000", "4.000000", "5.000000")
     for fraction in where:  # any value drawn lies within half a step of its row's value
         value = lo + fraction * span
         row = axis.row_of(value, subrows)
@@ -98,8 +98,51 @@ def test_bounds_keep_the_axis_inside_them():
     assert axis.upper == 100.0 and axis.labels[-1] in ("100", "100.0")
     axis = row_axis(0.01, 0.3, 6, floor=0.0)
     assert axis.lower >= 0.0 and axis.labels[0] in ("0.0", "0", "0.00")
-    axis = row_axis(20.04, 100.0, 16, floor=0, ceiling=100, min_span=1.0)  # more rows than 0-100 fills
-    assert axis.upper > 100 and max(axis.ticks) == 100 and min(axis.ticks) >= 0  # rows past 100% stay unlabelled
+    axis = row_axis(20.04, 100.0, 16, floor=0, ceiling=100, min_span=1.0)  # more rows than 10-point steps fill
+    assert axis.upper == 100 and axis.lower >= 0 and axis.labels == ("25", "50", "75", "100")  # no row past 100%
+
+
+@settings(max_examples=300, deadline=None)
+@given(lo=st.floats(0, 100), span=st.floats(0, 100), rows=st.integers(2, 40))
+def test_accuracy_is_never_drawn_above_100_or_below_0_whatever_the_rows(lo, span, rows):
+    """Any accuracies on any number of rows: every row lies within 0-100%, with at least two labels."""
+    hi = min(100.0, lo + span)
+    axis = row_axis(lo, hi, rows, floor=0.0, ceiling=100.0, min_span=1.0)
+    assert axis.lower >= -1e-9 and axis.upper <= 100 + 1e-9, axis
+    assert len(axis.ticks) >= 2 and 0 <= min(axis.ticks) and max(axis.ticks) <= 100
+    assert axis.lower <= lo + 1e-9 and axis.upper >= hi - 1e-9
+
+
+@pytest.mark.parametrize("rows", range(2, 18))
+@pytest.mark.parametrize("lo, hi", [(28.6, 74.4), (88.31, 100.0), (20.04, 100.0), (9.8, 99.0), (97.02, 99.12)])
+def test_accuracy_rows_are_used(lo, hi, rows):
+    """The issue's runs on every height from 2 rows (80x24 with a two-line status line: 4) to 17
+    (120x40): within 0-100%, at most one row over the highest accuracy."""
+    axis = row_axis(lo, hi, rows, floor=0.0, ceiling=100.0, min_span=1.0)
+    assert 0 <= axis.lower and axis.upper <= 100 and len(axis.ticks) >= 2
+    assert rows - 1 - axis.row_of(hi) <= 1, axis
+
+
+@pytest.mark.parametrize("rows", [3, 4, 6, 8, 11, 15, 17])
+def test_huge_losses_fill_the_rows_with_short_labels(rows):
+    """A diverging run (loss up to 6.3e9): at most one empty row above it, labels like 6e9 and 1e10."""
+    axis = row_axis(0.31, 6.3e9, rows, floor=0.0)
+    assert rows - 1 - axis.row_of(6.3e9) <= 1, axis
+    assert axis.label_width <= 5 and all("e" in label for label in axis.labels if label != "0"), axis.labels
+
+
+@pytest.mark.parametrize("lo, hi, rows", [(-5.0, 3.0, 2), (0.0, 1.7e308, 6), (0.0, 1e300, 6), (-1e-3, 1e-3, 2)])
+def test_an_axis_with_no_round_grid_still_draws(lo, hi, rows):
+    """Two rows across zero, values near the float limit: the data's ends, labelled, and no error."""
+    axis = row_axis(lo, hi, rows)
+    assert axis.lower <= lo and axis.upper >= hi and len(axis.ticks) >= 2 and axis.label_width <= 8, axis
+
+
+def test_tiny_losses_have_short_labels():
+    axis = row_axis(1.2e-5, 2.6e-5, 6, floor=0.0)
+    assert axis.label_width <= 6 and any("e-5" in label for label in axis.labels), axis.labels
+    for tick, label in zip(axis.ticks, axis.labels):
+        assert math.isclose(float(label), tick, rel_tol=1e-9)
 
 
 # ----- reading a rendered chart ------------------------------------------------------------------

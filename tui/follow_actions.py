@@ -19,7 +19,7 @@ class FollowActions:
         for run_id in self.records:
             self._color(run_id)
         # Why the runs of the history that did not finish ended (in start order; the pane shows the last ones).
-        self._pending_log += [ending_line(r, rich_color(self._color(r.run_id))) for r in fresh.values() if r.reason]
+        self._pending_log += [ending_line(r, rich_color(self._color(r.run_id)), self.no_color) for r in fresh.values() if r.reason]
         for warning in message.warnings[:3]:
             self.notify(warning, markup=False, severity="warning", timeout=6)
         self._refresh_runs()
@@ -41,7 +41,7 @@ class FollowActions:
                     self._color(update.run_id)
                     reshaped = True
                     if update.record.reason:  # found already ended (another process's run)
-                        self._pending_log.append(ending_line(update.record, rich_color(self._color(update.run_id))))
+                        self._pending_log.append(ending_line(update.record, rich_color(self._color(update.run_id)), self.no_color))
                 continue
             record = self.records.get(update.run_id)
             if record is None:
@@ -52,7 +52,7 @@ class FollowActions:
             if fold(record, update):
                 reshaped = True
                 if record.reason and not any(isinstance(e, (RunFailed, RunStopped)) for e in update.events):
-                    self._pending_log.append(ending_line(record, rich_color(self._color(record.run_id))))  # no last word of its own
+                    self._pending_log.append(ending_line(record, rich_color(self._color(record.run_id)), self.no_color))  # no last word of its own
                 if record.status == "failed":
                     self.notify(f"{record.label} failed: {record.message}", markup=False, severity="error", timeout=8)
                 if record.finished and self.dispatcher.finish(record.run_id):

@@ -7,7 +7,8 @@ against the dashboard's dark background; a 256-colour terminal shows them exactl
 
 Colour alone is not enough: with NO_COLOR Textual turns every colour into a grey (some close to
 the background), and a 16-colour or monochrome terminal merges them. There each run also gets a
-marker of its own (and, under NO_COLOR, the foreground colour): see `needs_markers`.
+marker of its own (and, under NO_COLOR, the foreground colour), the same in the charts, the
+table's first column and the status line: see `needs_markers` and `run_mark`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,22 @@ def run_marker(index: int) -> str:
 def marker_of(color: int | str) -> str:
     """The marker that goes with a run's plot colour (the charts are given colours, not indices)."""
     return MARKERS[PALETTE.index(color)] if color in PALETTE else MARKERS[0]
+
+
+def marker_of_style(color: str) -> str:
+    """The marker that goes with a run's Rich colour (`rich_color`: the table and status line)."""
+    number = color[len("color("):-1] if color.startswith("color(") and color.endswith(")") else ""
+    return marker_of(int(number)) if number.isdigit() else MARKERS[0]
+
+
+def run_mark(app, color: str, hidden: bool = False) -> tuple[str, str]:
+    """A run's mark in the table and the status line, and its style: the run's colour on `●`; where
+    runs differ by marker (`needs_markers`) the run's own marker, as in the charts, and under NO_COLOR
+    in the foreground colour. A run hidden from the charts: `○`."""
+    style = "" if getattr(app, "no_color", False) else color
+    if hidden:
+        return "○", style
+    return (marker_of_style(color) if needs_markers(app) else "●"), style
 
 
 def needs_markers(app) -> bool:

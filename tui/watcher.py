@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import App
 from textual.message import Message
 
-from core.columns import STATUS_STYLE
+from core.columns import status_style
 from core.events import Event, RunFailed, RunStarted, RunStopped, format_line
 from core.follow import RunUpdate, poll_runs
 from core.results import RunRecord, load_records
@@ -82,7 +82,7 @@ def log_lines(record: RunRecord, events: list[Event], color: str) -> list[Text]:
     return lines
 
 
-def ending_line(record: RunRecord, color: str) -> Text:
+def ending_line(record: RunRecord, color: str, no_color: bool = False) -> Text:
     """Why a run ended, for the log pane, when no event of its own said it (an interrupted run,
-    a run of the history): `too hot: failed: loss became NaN …`."""
-    return Text.assemble((record.label, color), ": ", (record.status, STATUS_STYLE.get(record.status, "")), f": {record.reason}")
+    a run of the history): `too hot: failed: loss became NaN …` (the status without colour under NO_COLOR)."""
+    return Text.assemble((record.label, color), ": ", (record.status, status_style(record.status, no_color)), f": {record.reason}")

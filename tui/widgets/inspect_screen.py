@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 
-from core.columns import STATUS_STYLE
+from core.columns import status_style
 from core.results import RunRecord
 from tui.renderables import confusion_table, digit_card, summary_table
 
@@ -77,7 +77,7 @@ class InspectScreen(Screen):
         title = Text.assemble((self.record.label, "bold"), *parts, overflow="fold")
         if self.record.reason:
             title.append("\n")
-            title.append(self.record.status, STATUS_STYLE.get(self.record.status, ""))
+            title.append(self.record.status, status_style(self.record.status, self.app.no_color))
             title.append(f": {self.record.reason}")
         return title
 
@@ -176,7 +176,7 @@ class InspectScreen(Screen):
         record = self.record
         if record.reason:
             why = Text.assemble("Nothing to draw: no epoch of this run ended with a test pass.\n",
-                                (record.status, STATUS_STYLE.get(record.status, "")), f": {record.reason}")
+                                (record.status, status_style(record.status, self.app.no_color)), f": {record.reason}")
         elif record.status in ("running", "queued"):
             why = Text("Nothing to draw yet: the digits and the confusion matrix come with the first epoch's test pass.")
         else:

@@ -10,11 +10,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.columns import STATUS_STYLE, Column, cell_text, columns_for, group_columns_for, sort_value
+from core.columns import Column, cell_text, columns_for, group_columns_for, sort_value, status_style
 from core.groups import RunGroup, group_runs
 from core.results import RunRecord
+from tui.palette import run_mark
 
-MARK = "mark"  # key of the colour-dot column
+MARK = "mark"  # key of the colour-dot column (the run's marker where runs differ by marker: tui.palette)
 
 
 class ResultsTable(DataTable):
@@ -126,14 +127,14 @@ class ResultsTable(DataTable):
         return [c.title for c in self._columns]
 
     def _cells(self, row: RunRecord | RunGroup, run_id: str) -> list:
-        """A run's cells, or a group's (coloured as its first run)."""
-        color = self._colors.get(run_id, "white")
-        mark = Text("○" if run_id in self._hidden else "●", style=color)
-        cells: list = [mark]
+        """A run's cells, or a group's (coloured as its first run): first its mark, the dot of its
+        colour or, where runs differ by marker, the marker it has in the charts."""
+        mark, color = run_mark(self.app, self._colors.get(run_id, "white"), run_id in self._hidden)
+        cells: list = [Text(mark, style=color)]
         for column in self._columns:
             text = cell_text(column, row)
             if column.key == "status":
-                cells.append(Text(text, style=STATUS_STYLE.get(text, "")))
+                cells.append(Text(text, style=status_style(text, self.app.no_color)))
             elif column.key == "name":
                 cells.append(Text(text, style=color, no_wrap=True, overflow="ellipsis"))
             elif column.key == "reason":

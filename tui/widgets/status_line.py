@@ -7,8 +7,9 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from core.columns import STATUS_STYLE
+from core.columns import status_style
 from core.results import RunRecord
+from tui.palette import needs_markers, run_mark
 
 BAR_WIDTH = 8
 
@@ -43,17 +44,20 @@ class StatusLine(Static):
 
     def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "",
              cursor: RunRecord | None = None, cursor_color: str = "") -> None:
-        line = self._line(current, color, position, queued, idle_note)
+        line = self._line(current, run_mark(self.app, color), position, queued, idle_note)
         reason = None
         if cursor is not None and cursor.reason:
-            reason = Text.assemble(("↳ ", cursor_color), (cursor.label, "bold"), " · ", (cursor.status, STATUS_STYLE.get(cursor.status, "")),
+            mark, style = run_mark(self.app, cursor_color)  # its marker too where runs differ by marker
+            reason = Text.assemble(("↳ " + (mark + " " if needs_markers(self.app) else ""), style), (cursor.label, "bold"), " · ",
+                                   (cursor.status, status_style(cursor.status, self.app.no_color)),
                                    f": {cursor.reason}", overflow="fold")  # the user's name and a message: never markup
         relayout = reason != self._reason  # one line, or more: only then the layout changes
         self._reason = reason
         self.update(line if reason is None else Group(line, reason), layout=relayout)
 
     @staticmethod
-    def _line(current: RunRecord | None, color: str, position: str, queued: int, idle_note: str) -> Text:
+    def _line(current: RunRecord | None, mark: tuple[str, str], position: str, queued: int, idle_note: str) -> Text:
+        """`mark`: the current run's marker and style (tui.palette.run_mark), as in the table."""
         text = Text(no_wrap=True, overflow="ellipsis")
         if current is None:
             text.append("idle", style="bold")
@@ -61,7 +65,7 @@ class StatusLine(Static):
                 text.append(f" · {queued} queued")
             text.append(f" · {idle_note}")
             return text
-        text.append("● ", style=color)
+        text.append(mark[0] + " ", style=mark[1])
         text.append(current.label, style="bold")
         text.append(f" {position}" + (f" +{queued} queued" if queued else ""))
         batch, per_epoch = current.last_batch, current.batches_per_epoch
