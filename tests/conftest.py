@@ -64,3 +64,15 @@ def _no_runner_outlives_its_test(tmp_path):
             continue
         if info["pid"] != os.getpid() and is_live(folder) and process_start_time(info["pid"]) == info.get("start_time"):
             os.kill(info["pid"], signal.SIGKILL)
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Start times show in the viewer's time zone: a test that reads them (a snapshot) sees UTC."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

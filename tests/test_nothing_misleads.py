@@ -32,13 +32,7 @@ from tui.palette import MARKERS, run_marker
 LIVE = "20261101-100000-a008-headless"
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py: start times shown in UTC
 
 
 def low_runs(runs_dir):

@@ -22,14 +22,7 @@ def fixed_devices():
     return [("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0"), ("cpu", "cpu")]
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """Start times show in the viewer's time zone: the pictures are taken in UTC, wherever they run."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py: the pictures are taken in UTC
 
 
 async def settled(pilot, expected_runs: int) -> None:
