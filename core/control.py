@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 
 from core.atomic import atomic_write
-from core.liveness import RUNNER_FILE, is_live, process_start_time
+from core.liveness import RUNNER_FILE, is_live, process_start_time, read_runner
 from core.safe_read import read_text
 
 STOP_REQUEST_FILE = "stop-request.json"
@@ -27,14 +27,10 @@ class ControlError(RuntimeError):
 
 
 def runner_of(folder: Path) -> dict:
-    """The run's writer as recorded in runner.json: pid, host, start time; checked."""
-    try:
-        info = json.loads(read_text(folder / RUNNER_FILE, 4096))
-        pid, host = info["pid"], info["host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ControlError(f"{folder.name} does not say which process trains it (no readable {RUNNER_FILE})") from None
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or not isinstance(host, str):
-        raise ControlError(f"{folder.name}: {RUNNER_FILE} is malformed")
+    """The run's writer as recorded in runner.json: pid, host, start time; checked (core.liveness)."""
+    info = read_runner(folder)
+    if info is None:
+        raise ControlError(f"{folder.name} does not say which process trains it (no readable, well-formed {RUNNER_FILE})")
     return info
 
 

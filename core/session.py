@@ -8,7 +8,8 @@ from typing import Callable, Iterator
 
 from core.config import RunConfig
 from core.events import Event, RunFailed
-from core.atomic import os_error_in_words
+from core.atomic import write_failure
+from core.liveness import EVENTS_FILE
 from core.run_writer import FolderMoved
 from core.store import RunStore, StoreError
 from core.trainer import run_events
@@ -68,5 +69,4 @@ def _why_the_log_stopped(writer, event: Event, problem: Exception) -> str:
     where = f" at epoch {event.epoch}, batch {event.batch}" if hasattr(event, "batch") else f" at epoch {getattr(event, 'epoch', '?')}"
     if isinstance(problem, FolderMoved):
         return f"{problem}; training stopped{where} (moved, the folder keeps its log up to here)"
-    return (f"cannot write the event log in {writer.folder} ({os_error_in_words(problem)}); training stopped{where}: "
-            "free some space or choose another --runs-dir")
+    return f"{write_failure(writer.folder / EVENTS_FILE, problem, 'choose another runs folder (--runs-dir)')}; training stopped{where}"

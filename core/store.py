@@ -111,11 +111,11 @@ class StoredRun:
 _OUR_TEMP = re.compile(r"\.(config\.json|checkpoint\.pt|best\.pt|runner\.json|stop-request\.json|predictions-epoch-\d+\.pt)\.(\d+)\.[A-Za-z0-9_]+\.tmp")
 
 
-def remove_stale_temp_files(folder: Path) -> list[Path]:
+def remove_stale_temp_files(folder: Path, live: bool | None = None) -> list[Path]:
     """Delete the temporary files a writer left when it died mid-write: only while the run is not
-    live, only names this program makes, never through a symbolic link."""
+    live (`live`: already known, else asked), only names this program makes, never through a link."""
     try:
-        if folder.is_symlink() or not folder.is_dir() or is_live(folder):
+        if folder.is_symlink() or not folder.is_dir() or (is_live(folder) if live is None else live):
             return []
         entries = list(folder.iterdir())
     except OSError:
@@ -248,13 +248,14 @@ def read_events(data: bytes, where: str = EVENTS_FILE) -> tuple[list[Event], lis
 def read_run(folder: Path) -> StoredRun:
     """A run folder as it is now; any problem is a warning or the `unreadable` reason, never a raise."""
     run = StoredRun(run_id=folder.name, path=folder, created=_modified(folder / CONFIG_FILE) or _modified(folder))
-    remove_stale_temp_files(folder)
+    live = is_live(folder)  # once, before the read: a writer that ends meanwhile has all its lines read
+    remove_stale_temp_files(folder, live)
     try:
         run.config = RunConfig.from_dict(json.loads(read_text(folder / CONFIG_FILE, MAX_CONFIG_BYTES)))
     except (OSError, ValueError, TypeError, AttributeError, RecursionError, ConfigError) as bad:
         run.unreadable = _config_problem(folder, bad)
         return run
-    run.live = is_live(folder)
+    run.live = live
     try:
         data = read_bytes(folder / EVENTS_FILE, MAX_LOG_BYTES + 1)
     except OSError as bad:
