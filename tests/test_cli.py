@@ -1,12 +1,10 @@
 """The headless CLI as a user runs it: a real subprocess, its printed lines, exit codes and signals."""
 
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -49,34 +46,45 @@ def test_sigkill_after_the_first_epoch_leaves_an_interrupted_run_with_that_epoch
 
 
 def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):
+    """A real process killed halfway through its second checkpoint: the first one still loads.
+
+    The writer is held, not raced: at its second save, with half of the bytes on disk and before
+    the rename, it says so and waits to be killed. (A kill timed by a sleep missed the
+    write, which takes milliseconds, in a parallel CI run.)
+    """
     target = tmp_path / "checkpoint.pt"
     writer = (
-        "import sys, torch\n"
+        "import os, sys, time, torch\n"
         "from core.checkpoint import save_checkpoint\n"
         "from core.models import build_model\n"
         "from core.trainer import make_optimizer\n"
         "from core.config import RunConfig\n"
         "config = RunConfig(); model = build_model('cnn'); optimizer = make_optimizer(model, config)\n"
-        "epoch = 0\n"
-        "while True:\n"
-        "    epoch += 1\n"
+        "real_fsync = os.fsync\n"
+        "def held_fsync(fd):\n"
+        "    if epoch == 2:  # the second save: keep half of its bytes and wait for the kill\n"
+        "        os.ftruncate(fd, os.fstat(fd).st_size // 2)\n"
+        "        print('mid-write', flush=True)\n"
+        "        time.sleep(120)\n"
+        "    real_fsync(fd)\n"
+        "os.fsync = held_fsync\n"
+        "for epoch in (1, 2):\n"
         "    save_checkpoint(sys.argv[1], model=model, optimizer=optimizer, config=config.to_dict(), epoch=epoch, accuracy=0.5)\n"
         "    print(epoch, flush=True)\n"
     )
-    caught_mid_write = 0
-    for attempt in range(4):
-        process = subprocess.Popen([sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE, text=True)
-        process.stdout.readline()  # one checkpoint is complete
-        time.sleep(0.3 + 0.1 * attempt)  # not a wait for a condition: the moment of the kill (no deadline needed)
+    process = subprocess.Popen([sys.executable, "-c", writer, str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "1"  # one checkpoint is complete
+        assert process.stdout.readline().strip() == "mid-write"
+    finally:
         process.kill()
         process.wait()
-        leftovers = list(tmp_path.glob(".checkpoint.pt.*.tmp"))
-        caught_mid_write += bool(leftovers)
-        assert load_checkpoint(target)["epoch"] >= 1  # the last complete checkpoint loads
-        read_run(tmp_path)  # what the next start does: sweep the dead writer's temporary file
-        assert list(tmp_path.glob(".*.tmp")) == []
-        assert (target.stat().st_mode & 0o777) == 0o666 & ~_umask()
-    assert caught_mid_write, "no kill landed mid-write; the test proved nothing"
+    (leftover,) = tmp_path.glob(".checkpoint.pt.*.tmp")
+    assert 0 < leftover.stat().st_size < target.stat().st_size  # the torn second checkpoint
+    assert load_checkpoint(target)["epoch"] == 1  # the last complete checkpoint loads
+    read_run(tmp_path)  # what the next start does: sweep the dead writer's temporary file
+    assert list(tmp_path.glob(".*.tmp")) == []
+    assert (target.stat().st_mode & 0o777) == 0o666 & ~_umask()
 
 
 def _umask() -> int:
