@@ -1,4 +1,5 @@
-"""What the runner reports about its device: memory, and with nvidia-ml-py a GPU's load.
+"""What the runner reports about its device (memory, and with nvidia-ml-py a GPU's load) and
+about itself (CPU and resident memory).
 
 Runs in the runner process, never in the dashboard (which must not create a CUDA context).
 The GPU branch has not run on a GPU yet (no GPU was at hand when it was written).
@@ -7,6 +8,7 @@ The GPU branch has not run on a GPU yet (no GPU was at hand when it was written)
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -47,8 +49,26 @@ def _nvml(index: int) -> dict[str, float]:
         return {}
 
 
-def sample(device: torch.device) -> dict:
+class CpuMeter:
+    """This process's CPU use between two readings, in percent of one core (all its threads:
+    200 is two cores busy), from `time.process_time` (user + system time)."""
+
+    def __init__(self) -> None:
+        self._last = (time.process_time(), time.perf_counter())
+
+    def percent(self) -> float | None:
+        """Since the last reading (or since it was made); None over less than 50 ms (too noisy)."""
+        cpu, wall = time.process_time(), time.perf_counter()
+        used, spent = cpu - self._last[0], wall - self._last[1]
+        if spent < 0.05:
+            return None
+        self._last = (cpu, wall)
+        return round(100 * max(0.0, used) / spent, 1)
+
+
+def sample(device: torch.device, cpu: CpuMeter) -> dict:
     """The fields of a DeviceSampled event (without run id and elapsed)."""
+    runner = {"cpu_percent": cpu.percent(), "runner_memory": _resident_bytes()}
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         free, total = torch.cuda.mem_get_info(index)
@@ -59,7 +79,8 @@ def sample(device: torch.device) -> dict:
             "memory_total": total,
             "process_memory": torch.cuda.memory_allocated(index),
             **_nvml(index),
+            **runner,
         }
     used, total = _linux_memory()
     return {"device": str(device), "name": "Apple GPU (mps)" if device.type == "mps" else "cpu",
-            "memory_used": used, "memory_total": total, "process_memory": _resident_bytes()}
+            "memory_used": used, "memory_total": total, "process_memory": _resident_bytes(), **runner}

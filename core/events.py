@@ -61,7 +61,7 @@ class EpochEnded(Event):
 
 @dataclass(frozen=True)
 class DeviceSampled(Event):
-    """The device as the runner sees it, a few times a minute (the dashboard never queries it)."""
+    """The device and the runner process as the runner sees them, every few seconds (the dashboard never queries them)."""
 
     kind: ClassVar[str] = "device_sampled"
     device: str  # "cuda:0", "cpu"
@@ -73,6 +73,9 @@ class DeviceSampled(Event):
     temperature: float | None = None  # degrees Celsius (a GPU, with nvidia-ml-py)
     power: float | None = None  # watts (a GPU, with nvidia-ml-py)
     elapsed: float = 0.0  # seconds since the run started
+    # The runner process itself (None in logs from before they were kept):
+    cpu_percent: float | None = None  # its CPU time since the last sample over the wall time, % of one core (200 = two cores)
+    runner_memory: int | None = None  # its resident set, bytes
 
 
 @dataclass(frozen=True)

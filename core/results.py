@@ -7,6 +7,7 @@ a run looks the same live, after a restart (replayed from its event log) and in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core.config import RunConfig
 from core.events import BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
@@ -28,6 +29,17 @@ def interrupted_reason(record: "RunRecord", last_lines: str = "") -> str:
     return f"its process ended without a last word (killed?) {when}{said}"
 
 
+class BatchPoint(NamedTuple):
+    """One batch_logged window, as the charts read it (a tuple: a run keeps thousands)."""
+
+    x: float  # epochs trained, fractional (step / batches per epoch)
+    seconds: float  # since the run started
+    step: int  # batches since the run began training
+    loss: float  # mean training loss over the window
+    lr: float  # learning rate in force for its last batch
+    samples_per_sec: float
+
+
 @dataclass
 class RunRecord:
     run_id: str
@@ -36,6 +48,9 @@ class RunRecord:
     accuracies: dict[int, float] = field(default_factory=dict)  # epoch -> test accuracy 0..1
     test_losses: dict[int, float] = field(default_factory=dict)  # epoch -> mean test loss
     losses: list[tuple[float, float]] = field(default_factory=list)  # (x in epochs, mean loss)
+    batch_points: list[BatchPoint] = field(default_factory=list)  # every batch_logged window
+    epoch_seconds: dict[int, float] = field(default_factory=dict)  # epoch -> seconds since the start when it ended
+    samples: list[DeviceSampled] = field(default_factory=list)  # every device_sampled event, in order
     batches_per_epoch: int | None = None
     start_epoch: int = 0  # epochs the resumed checkpoint had already trained
     seconds: float | None = None  # wall time so far / in all
@@ -89,14 +104,17 @@ class RunRecord:
         elif isinstance(event, BatchLogged):
             per_epoch = self.batches_per_epoch or 1
             self.losses.append((event.step / per_epoch, event.loss))
+            self.batch_points.append(BatchPoint(event.step / per_epoch, event.elapsed, event.step, event.loss, event.lr, event.samples_per_sec))
             self.last_batch = event
             self.seconds = event.elapsed
         elif isinstance(event, EpochEnded):
             self.accuracies[event.epoch] = event.accuracy
             self.test_losses[event.epoch] = event.test_loss
+            self.epoch_seconds[event.epoch] = event.elapsed
             self.seconds = event.elapsed
         elif isinstance(event, DeviceSampled):
             self.device_stats = event
+            self.samples.append(event)
         elif isinstance(event, CompileStatus):
             self.compiling = event.state == "compiling"
         elif isinstance(event, RunFinished):

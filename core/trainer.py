@@ -23,7 +23,7 @@ from core.inspect import save_predictions
 from core.config import ConfigError, RunConfig
 from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
 from core.devices import device_name, resolve_device
-from core.device_stats import sample as sample_device
+from core.device_stats import CpuMeter, sample as sample_device
 from core.events import MAX_EPOCH, BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
 from core.models import build_model, parameter_count
 from core.schedules import lr_at
@@ -33,7 +33,7 @@ from core.tensorboard import TensorBoardError, TensorBoardLog  # torch.utils.ten
 GPU_MEMORY_FRACTION_ENV = "MNIST_TUI_GPU_MEMORY_FRACTION"  # e.g. 0.5: this run may use half the GPU's memory
 BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
-DEVICE_SAMPLE_S = 20.0  # the device panel's facts: a few times a minute, at the next log window
+DEVICE_SAMPLE_S = 5.0  # the device's and the runner's figures (system charts): every few seconds, at the next log window or epoch end
 _INIT_LOCK = threading.Lock()
 
 
@@ -94,6 +94,7 @@ class TrainingRun:
         self._t0 = time.perf_counter()
         self._t0_wall = time.time()  # RunStarted.started_at: an event's wall time is this + its elapsed
         self._sampled_at = float("-inf")
+        self._cpu = CpuMeter()
         self.epoch = 0  # epochs completed, resumed ones included
         self.start_epoch = 0  # epochs the resumed checkpoint had trained
         self.last_accuracy: float | None = None
@@ -263,6 +264,8 @@ class TrainingRun:
                 seconds=round(time.perf_counter() - epoch_t0, 3),
                 elapsed=round(self.elapsed(), 3),
             )
+            if time.perf_counter() - self._sampled_at >= DEVICE_SAMPLE_S:  # the test pass counts too
+                yield self._device_sample()
             if self.tensorboard is not None:
                 self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
             self._save_epoch(epoch, predicted, confidence, best)
@@ -367,7 +370,7 @@ class TrainingRun:
 
     def _device_sample(self) -> DeviceSampled:
         self._sampled_at = time.perf_counter()
-        return DeviceSampled(self.run_id, **sample_device(self.device), elapsed=round(self.elapsed(), 3))
+        return DeviceSampled(self.run_id, **sample_device(self.device, self._cpu), elapsed=round(self.elapsed(), 3))
 
     def _check_finite(self, value: float, epoch: int, batch: int) -> None:
         if value != value or value in (float("inf"), float("-inf")):

@@ -27,17 +27,18 @@ from core.results import RunRecord
 from core.ticks import row_axis
 from tui import palette
 from tui.palette import MARKERS, PALETTE, needs_markers, plot_color, rich_color
-from tui.widgets.accuracy_chart import AccuracyChart
-from tui.widgets.loss_chart import MAX_POINTS, LossChart, downsample, smooth
+from core.metrics import downsample, smooth
+from core.results import BatchPoint
+from tui.widgets.metric_chart import MAX_POINTS, GroupSeries, MetricChart
 from tui.widgets.run_chart import Series, legend_name
 from tui.widgets.status_line import clock, eta_seconds, progress_bar
 
 
 def test_a_long_series_is_thinned_to_about_a_thousand_points_keeping_the_newest():
     points = [(i / 938, 2.0 / (1 + i)) for i in range(938 * 50)]  # 50 epochs, a point per batch
-    thinned = downsample(points)
+    thinned = downsample(points, MAX_POINTS)
     assert len(thinned) <= MAX_POINTS + 1 and thinned[0] == points[0] and thinned[-1] == points[-1]
-    assert downsample(points[:500]) == points[:500]
+    assert downsample(points[:500], MAX_POINTS) == points[:500]
 
 
 def test_smoothing_is_an_exponential_moving_average():
@@ -218,6 +219,7 @@ def record(name: str, accuracies=(), losses=()) -> RunRecord:
     run = RunRecord(name, RunConfig(name=name))
     run.accuracies = {epoch: a / 100 for epoch, a in enumerate(accuracies, start=1)}
     run.losses = list(losses)
+    run.batch_points = [BatchPoint(x, x * 60, round(x * 100), loss, 0.01, 1000.0) for x, loss in losses]
     return run
 
 
@@ -233,12 +235,12 @@ class Charts(App):
 
     def compose(self):
         with Horizontal(id="charts"):
-            yield LossChart(id="loss")
-            yield AccuracyChart(id="accuracy")
+            yield MetricChart("train_loss", id="loss")
+            yield MetricChart("test_accuracy", id="accuracy")
 
     def on_mount(self) -> None:
         series = [Series(r, plot_color(i)) for i, r in enumerate(self.records)]
-        for chart in (self.query_one(LossChart), self.query_one(AccuracyChart)):
+        for chart in self.query(MetricChart):
             chart.show(series)
             chart.redraw_now()
 
@@ -247,13 +249,13 @@ async def pictures(records, *, size=(80, 24), smoothing=False) -> tuple[Picture,
     app = Charts(records)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
-        loss = app.query_one(LossChart)
+        loss = app.query_one("#loss", MetricChart)
         if smoothing:
             loss.toggle_smoothing()
         await pilot.pause()
         assert loss.size == (40, 11) or size != (80, 24)
-        out = tuple(Picture(chart.render().plain.split("\n")) for chart in (loss, app.query_one(AccuracyChart)))
-        app.drawn = {"loss": loss.axis, "accuracy": app.query_one(AccuracyChart).axis}
+        out = tuple(Picture(chart.render().plain.split("\n")) for chart in (loss, app.query_one("#accuracy", MetricChart)))
+        app.drawn = {"loss": loss.axis, "accuracy": app.query_one("#accuracy", MetricChart).axis}
     return out[0], out[1], app
 
 
@@ -338,14 +340,13 @@ async def test_nothing_is_left_of_the_axis_but_labels_smoothed_or_not():
 
 async def test_grouped_accuracy_keeps_a_title_that_fits():
     from core.groups import group_runs
-    from tui.widgets.accuracy_chart import GroupSeries
 
     runs = [RunRecord(f"r{seed}", RunConfig(seed=seed)) for seed in (1, 2, 3)]
     for offset, run in zip((0.0, 0.2, -0.3), runs):
         run.accuracies = {1: 0.97 + offset / 100, 2: 0.98 + offset / 100}
     app = Charts([])
     async with app.run_test(size=(80, 24)) as pilot:
-        chart = app.query_one(AccuracyChart)
+        chart = app.query_one("#accuracy", MetricChart)
         chart.show_groups([GroupSeries(g, plot_color(0)) for g in group_runs(runs)])
         chart.redraw_now()
         await pilot.pause()
@@ -362,7 +363,7 @@ async def test_wide_names_in_the_legend_keep_the_frame_labels_and_points():
     app = Charts(runs)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        chart = app.query_one(AccuracyChart)
+        chart = app.query_one("#accuracy", MetricChart)
         lines = chart.render().plain.rstrip("\n").split("\n")
         axis = chart.axis
     assert all(cell_len(line) == 40 for line in lines), "\n".join(lines)  # the frame stays in line
@@ -427,7 +428,7 @@ async def test_no_color_gives_each_run_its_own_marker_in_the_foreground_colour(m
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.no_color
-        accuracy, loss = app.query_one(AccuracyChart), app.query_one(LossChart)
+        accuracy, loss = app.query_one("#accuracy", MetricChart), app.query_one("#loss", MetricChart)
         acc_text, loss_text = accuracy.render().plain, loss.render().plain
         acc_styles = styles_of(accuracy, "".join(MARKERS[:4]))
     for i in range(4):
@@ -446,7 +447,7 @@ async def test_a_16_colour_terminal_keeps_the_colours_and_adds_markers(monkeypat
     app = Charts(runs)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        styles = styles_of(app.query_one(AccuracyChart), "".join(MARKERS[:3]))
+        styles = styles_of(app.query_one("#accuracy", MetricChart), "".join(MARKERS[:3]))
     assert set(styles) == set(MARKERS[:3])
     assert all(any(f"color({PALETTE[i]})" in s for s in styles[MARKERS[i]]) for i in range(3)), styles
 

@@ -76,7 +76,7 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
     async with app.run_test(size=(120, 36)) as pilot:
         await start(pilot, app, log_every="2")
         await wait_for(pilot, lambda: [r.status for r in app.records.values()] == ["done"])
-        await wait_for(pilot, lambda: not app.loss_chart._dirty and not app.accuracy_chart._dirty, timeout=5)  # redrawn
+        await wait_for(pilot, lambda: not app.left_chart._dirty and not app.right_chart._dirty, timeout=5)  # redrawn
         (log_file,) = runs_dir.glob("*/events.jsonl")  # the events exactly as the trainer sent them
         events = [event_from_dict(json.loads(line)) for line in log_file.read_text().splitlines()]
         epochs = {e.epoch: e.accuracy for e in events if e.kind == "epoch_ended"}
@@ -88,7 +88,7 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
         (record,) = app.records.values()
         loss_points = [e for e in events if e.kind == "batch_logged"]
         assert len(record.losses) == len(loss_points) == 10  # 5 per epoch at log_every=2
-        loss_chart, accuracy_chart = app.query_one("#loss-chart"), app.query_one("#accuracy-chart")
+        loss_chart, accuracy_chart = app.query_one("#left-chart"), app.query_one("#right-chart")
         assert [s.record for s in loss_chart.series] == [record] == [s.record for s in accuracy_chart.series]
         assert "training loss" in loss_chart.plt.build() and "●" in accuracy_chart.plt.build()
         log_text = "\n".join(str(line.text) for line in app.query_one("#log").lines)
@@ -177,7 +177,7 @@ async def test_sorting_and_hiding_from_the_table(runs_dir):
         assert [row[0] for row in table(app).row_texts()] == ["fast", "slow"]
         await pilot.press("space")  # hide the run under the cursor: it followed "slow" to the last row
         await pilot.pause()
-        assert [s.record.label for s in app.query_one("#loss-chart").series] == ["fast"]
+        assert [s.record.label for s in app.query_one("#left-chart").series] == ["fast"]
         assert [str(table(app).get_row_at(i)[0]) for i in range(2)] == ["●", "○"]
 
 

@@ -38,7 +38,7 @@ async def test_the_form_queues_a_sweep_and_the_status_counts_it(runs_dir, tmp_pa
         app.query_one("#form").submit()
         await wait_for(pilot, lambda: all(r.status == "done" for r in app.records.values()))
         await pilot.press("escape", "g")
-        assert table(app).row_count == 4 and len(app.query_one("#accuracy-chart").series) == 4
+        assert table(app).row_count == 4 and len(app.query_one("#right-chart").series) == 4
         app.query_one("#table").focus()
         await pilot.press("p")
         pivot = app.screen.query_one("#pivot-table-0", DataTable)

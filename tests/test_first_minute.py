@@ -63,7 +63,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
             row = rows[f"cnn lr={lr:g} bs=64"]
             assert row[titles.index("n")] == "3"
             assert_spread(row[titles.index("final%")], finals)
-        groups = app.accuracy_chart.groups
+        groups = app.right_chart.groups
         assert [len(g.group.runs) for g in groups] == [3, 3, 3]
         await pilot.press("p")
         await pilot.pause()
@@ -82,7 +82,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
         assert [(row["lr"], row["n"], row["seeds"]) for row in rows] == [("0.01", "3", "1 2 3"), ("0.001", "3", "1 2 3"), ("0.0001", "3", "1 2 3")]
         await pilot.press("a")
         await pilot.pause()
-        assert table.row_count == 9 and app.accuracy_chart.groups is None
+        assert table.row_count == 9 and app.right_chart.groups is None
 
 
 async def test_the_forms_seed_field_takes_a_list_that_repeats_the_grid(tmp_path):

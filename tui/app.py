@@ -1,4 +1,4 @@
-"""The dashboard: a run form, live loss and accuracy charts, the results table and a status line.
+"""The dashboard: a run form, two live charts of any logged metric, the results table and a status line.
 
 It never trains: core.dispatch hands each run to a runner process (core.runner), and every run,
 its own or a headless one, reaches the screen the same way, through the run store (tui.watcher).
@@ -21,6 +21,7 @@ from core.dispatch import Dispatcher
 from core.launcher import lower_thread_priority
 from core.results import RunRecord
 from core.store import RunStore, resolve_runs_dir
+from tui.chart_actions import ChartActions
 from tui.commands import binding_commands, reproduce_command
 from tui.follow_actions import FollowActions
 from tui.palette import plot_color, rich_color
@@ -29,9 +30,8 @@ from tui.status_text import idle_note, position_text, training_now
 from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
 from tui.watcher import WATCH_INTERVAL_S, RunWatcher
-from tui.widgets.accuracy_chart import AccuracyChart
 from tui.widgets.log_pane import LogPane
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.metric_chart import MetricChart
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_chart import Series
 from tui.widgets.run_form import RunForm
@@ -44,7 +44,7 @@ UI_TICK_S = 0.25  # table, status and log catch up with the runs at most four ti
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, RunActions, ViewActions, App):
+class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -57,7 +57,15 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run (repeats: mean ± std)"),
         Binding("a", "toggle_groups", "Group", tooltip="Group the table and accuracy chart by configuration (mean ± std over seeds)"),
-        Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the loss curves (moving average)", show=False),
+        Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the per-batch curves: loss, learning rate, samples/s (moving average)", show=False),
+        Binding("left_square_bracket", "next_metric('left')", "Left chart", key_display="[", tooltip="The left chart's next metric", show=False),
+        Binding("right_square_bracket", "next_metric('right')", "Right chart", key_display="]", tooltip="The right chart's next metric", show=False),
+        Binding("t", "toggle_x_axis", "Time", tooltip="The charts' x axis: epochs, or time since each run started", show=False),
+        Binding("v", "toggle_cursor", "Values", tooltip="A cursor on the charts (←/→ move it, shift: 10 points): each run's value there"),
+        Binding("left", "move_cursor(-1)", "←", priority=True, show=False, tooltip="The chart cursor one point left"),
+        Binding("right", "move_cursor(1)", "→", priority=True, show=False, tooltip="The chart cursor one point right"),
+        Binding("shift+left", "move_cursor(-10)", "10←", priority=True, show=False, tooltip="The chart cursor ten points left"),
+        Binding("shift+right", "move_cursor(10)", "10→", priority=True, show=False, tooltip="The chart cursor ten points right"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane", show=False),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="Every key on one screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks whether runs keep training in the background)"),
@@ -86,15 +94,15 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
     def compose(self) -> ComposeResult:
         # Kept as attributes: the ticks reach them even while a dialog is on top or the app shuts down.
         self.status_line, self.table = StatusLine(id="status"), ResultsTable(id="table")
-        self.loss_chart, self.accuracy_chart = LossChart(id="loss-chart"), AccuracyChart(id="accuracy-chart")
+        self.left_chart, self.right_chart = MetricChart("train_loss", id="left-chart"), MetricChart("test_accuracy", id="right-chart")
         self.log_pane = LogPane(id="log", max_lines=2000, wrap=True, markup=False)  # wrapped: a reason is read whole
         yield self.status_line
         with Horizontal(id="body"):
             yield RunForm(id="form")
             with Vertical(id="monitor"):
                 with Horizontal(id="charts"):
-                    yield self.loss_chart
-                    yield self.accuracy_chart
+                    yield self.left_chart
+                    yield self.right_chart
                 yield self.table
                 yield self.log_pane
         yield Static("", id="too-small")
@@ -184,12 +192,12 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
             for run_id in self._dirty_runs & shown:
                 self.table.update_run(self.records[run_id])
                 if run_id not in self.hidden:
-                    self.loss_chart.touch()
-                    self.accuracy_chart.touch()
+                    self.left_chart.touch()
+                    self.right_chart.touch()
             self._dirty_runs.clear()
             self._refresh_status(bindings=False)
-        self.loss_chart.redraw_if_due()
-        self.accuracy_chart.redraw_if_due()
+        self.left_chart.redraw_if_due()
+        self.right_chart.redraw_if_due()
 
     def visible_records(self) -> list[RunRecord]:
         """The runs in view: all, or one sweep's (`g`). Table, charts, pivot and export follow it."""
@@ -202,9 +210,11 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
         colors = {run_id: rich_color(i) for run_id, i in self.color_index.items()}
         self.table.show_runs(self.visible_records(), colors, self.hidden)
         series = [Series(r, plot_color(self._color(r.run_id))) for r in self.visible_records() if r.run_id not in self.hidden]
-        self.loss_chart.show(series)
-        self.accuracy_chart.show(series)
-        self.accuracy_chart.show_groups(self.group_series() if self.table.grouped else None)
+        groups = self.group_series() if self.table.grouped else None
+        for chart in (self.left_chart, self.right_chart):
+            chart.show(series)
+            chart.show_groups(groups)
+        self.highlight_cursor_run()
         self._refresh_status()
 
     def _refresh_status(self, bindings: bool = True) -> None:
@@ -237,6 +247,8 @@ class MnistTui(FollowActions, RunActions, ViewActions, App):
             return any(r.status == "running" for r in self.records.values())
         if action == "clear_queue":
             return bool(self.queue.waiting)
+        if action == "move_cursor":  # else the arrows go to the table or the form
+            return self.cursor_on() and self.focused in (None, self.table)
         return True
 
     def _set_form_open(self, is_open: bool, focus: bool = True) -> None:

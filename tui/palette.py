@@ -26,6 +26,15 @@ def plot_color(index: int) -> int:
     return PALETTE[index % len(PALETTE)]
 
 
+def dim_color(color: int | str) -> int | str:
+    """A run's colour, darker: the xterm-256 cube colour with each channel about halved, so a
+    dimmed run keeps its hue behind the highlighted one. Names and greys come back as they are."""
+    if not isinstance(color, int) or not 16 <= color <= 231:
+        return color
+    red, green, blue = (color - 16) // 36, (color - 16) // 6 % 6, (color - 16) % 6
+    return 16 + 36 * (red // 2) + 6 * (green // 2) + blue // 2
+
+
 def rich_color(index: int) -> str:
     return f"color({plot_color(index)})"
 

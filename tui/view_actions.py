@@ -9,8 +9,7 @@ from pathlib import Path
 
 from core.groups import group_runs
 from tui.palette import plot_color
-from tui.widgets.accuracy_chart import GroupSeries
-from tui.widgets.loss_chart import LossChart
+from tui.widgets.metric_chart import GroupSeries
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_form import RunForm
 
@@ -22,6 +21,7 @@ class ViewActions:
         """The table's cursor moved: the status line says why the run under it ended, if it did early."""
         if event.data_table is self.table:
             self._refresh_status(bindings=False)
+            self.highlight_cursor_run()
 
     def action_cycle_view(self) -> None:
         views: list[str | None] = [None, *dict.fromkeys(r.config.sweep for r in self.records.values() if r.config.sweep)]
@@ -67,8 +67,10 @@ class ViewActions:
         ]))
 
     def action_toggle_smoothing(self) -> None:
-        on = self.query_one("#loss-chart", LossChart).toggle_smoothing()
-        self.notify(f"loss smoothing {'on' if on else 'off'}", timeout=2)
+        on = False
+        for chart in (self.left_chart, self.right_chart):
+            on = chart.toggle_smoothing()
+        self.notify(f"smoothing of per-batch curves {'on' if on else 'off'}", timeout=2)
 
     def action_toggle_log(self) -> None:
         self.screen.toggle_class("-log-hidden")

@@ -1,4 +1,4 @@
-"""The base of both live charts: a plotext plot that redraws at most a few times a second.
+"""The base of the live charts: a plotext plot that redraws at most a few times a second.
 
 plotext picks neither ticks nor legend here. The y ticks come from core.ticks: round values on a
 grid of the plot's own rows, each label on the row of its value (plotext's own ticks drop labels
@@ -40,6 +40,7 @@ class LegendEntry:
     marker: str
     color: int | str
     name: str
+    detail: str = ""  # after the name, never cut (a value read at the cursor)
 
 
 def legend_name(name: str, cells: int) -> str:
@@ -165,8 +166,11 @@ class RunChart(PlotextPlot):
         shown = self.legend[:rows]
         if not shown or len(lines) < CANVAS_TOP + rows or columns < 8:
             return picture
-        cells = min(columns - 4, max(4, columns * 2 // 3 - 4), max(cell_len(e.name) for e in shown))
-        width = cells + 4  # " ● " before a name, a space after
+        detail = max(cell_len(e.detail) for e in shown)
+        detail += bool(detail)  # a space before it
+        widest = columns - 4 if detail else max(4, columns * 2 // 3 - 4)  # values are what the user asked to read
+        cells = max(1, min(columns - 4 - detail, widest, max(cell_len(e.name) for e in shown)))
+        width = cells + detail + 4  # " ● " before a name, a space after
         canvas = [line.plain[left: left + columns] for line in lines[CANVAS_TOP: CANVAS_TOP + rows]]
 
         def hidden(corner: tuple[int, int]) -> int:
@@ -181,7 +185,8 @@ class RunChart(PlotextPlot):
             under = line.get_style_at_offset(console, at)
             ground = Style(bgcolor=under.bgcolor) if under.bgcolor else Style()
             color = f"color({entry.color})" if isinstance(entry.color, int) else entry.color
+            value = f" {entry.detail:>{detail - 1}}" if detail else ""
             patch = Text.assemble((" ", ground), (entry.marker, ground + Style(color=color)),
-                                  (" " + legend_name(entry.name, cells) + " ", ground))
+                                  (" " + legend_name(entry.name, cells) + value + " ", ground))
             lines[row] = line[:at] + patch + line[at + width:]
         return Text("\n").join(lines)
