@@ -57,10 +57,10 @@ class CpuMeter:
         self._last = (time.process_time(), time.perf_counter())
 
     def percent(self) -> float | None:
-        """Since the last reading (or since it was made); None over less than 50 ms (too noisy)."""
+        """Since the last reading (or since it was made); None over less than 10 ms (too noisy)."""
         cpu, wall = time.process_time(), time.perf_counter()
         used, spent = cpu - self._last[0], wall - self._last[1]
-        if spent < 0.05:
+        if spent < 0.01:
             return None
         self._last = (cpu, wall)
         return round(100 * max(0.0, used) / spent, 1)

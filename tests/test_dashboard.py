@@ -6,7 +6,6 @@ import csv
 import json
 import subprocess
 import sys
-import time
 
 from textual.widgets import Input, Static
 
@@ -14,7 +13,7 @@ from core.config import FIELD_NAMES
 from core.events import event_from_dict
 from tui.app import create_app
 from tui.widgets.results_table import ResultsTable
-from tests.waiting import wait_until
+from tests.waiting import wait_for, wait_until
 
 FAST = {"train_size": "640", "test_size": "200", "epochs": "2", "lr": "0.01"}
 
@@ -26,14 +25,6 @@ def cpu_only():
 def make_app(runs_dir, warm=False):
     """The app as the CLI makes it, with a CPU-only device list; warm=False: no runner until a run needs one."""
     return create_app(runs_dir=runs_dir, device_probe=cpu_only, warm=warm)
-
-
-async def wait_for(pilot, condition, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the dashboard")
-        await pilot.pause(0.05)
 
 
 def fill(app, **values):

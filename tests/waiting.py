@@ -15,3 +15,12 @@ def wait_until(condition, timeout: float, what: str = "the condition", poll_s: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(poll_s)  # poll again until the deadline
+
+
+async def wait_for(pilot, condition, timeout: float = 120.0, what: str = "the dashboard"):
+    """The same inside a Textual pilot test: the app keeps running while the test waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.05)

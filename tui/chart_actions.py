@@ -21,17 +21,13 @@ class ChartActions:
         chart = self.left_chart if side == "left" else self.right_chart
         shown = self.visible_records()
         keys = [k for k in metrics.METRICS if k in metrics.ALWAYS_SHOWN or k == chart.metric_key or metrics.has_data(shown, k)]
-        chart.set_metric(keys[(keys.index(chart.metric_key) + 1) % len(keys)])
+        chart.set_metric(keys[(keys.index(chart.metric_key) + 1) % len(keys)])  # its title says which: no toast piling up
         self._keep_cursor_on_a_point()
-        skipped = len(metrics.METRICS) - len(keys)
-        note = f" ({skipped} more once a run logs them)" if skipped else ""
-        self.notify(f"{side} chart: {chart.metric.title}{note}", markup=False, timeout=2)
 
     def action_toggle_x_axis(self) -> None:
         axis = "time" if self.left_chart.x_axis == "epoch" else "epoch"
         for chart in self.charts:
             chart.set_x_axis(axis)  # and the cursor goes: its x meant the other axis
-        self.notify("x axis: time since each run started" if axis == "time" else "x axis: epochs", timeout=2)
         self.refresh_bindings()
 
     def action_toggle_cursor(self) -> None:

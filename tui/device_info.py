@@ -23,7 +23,7 @@ def device_report(record: RunRecord, current: RunRecord | None) -> Table:
     table.add_row("this run", Text(f"{device} ({record.device_name})" if record.device_name else device))
     stats = record.device_stats
     if stats is None:
-        table.add_row("report", "none yet (the runner reports a few times a minute)" if record.status == "running" else "none recorded")
+        table.add_row("report", "none yet (the runner reports every few seconds)" if record.status == "running" else "none recorded")
     else:
         gpu = stats.device.startswith("cuda")
         table.add_row("name", Text(stats.name))
