@@ -6,8 +6,10 @@ messages, table, charts and log all updating), alternating rounds. samples/s com
 run's own batch_logged events (the first window, warm-up, left out). Prints the ratio of medians.
 
 Also: the time from `enter` (a run submitted) to its run_started event on screen, with the
-warm runner ready and with none (cold: the runner imports torch first), and the event-to-screen
-delay: from an event's wall time (started_at + elapsed) to the UI tick that draws it.
+warm runner ready and with none (cold: the runner imports torch first), the event-to-screen
+delay: from an event's wall time (started_at + elapsed) to the UI tick that draws it, and the
+time a chart takes to redraw after `[` switches its metric, with 20 stored runs of 2,000 logged
+batches each (every metric in turn; goal under 150 ms).
 
     python benchmarks/dashboard_overhead.py --model mlp --train-size 60000 --epochs 2 --log-every 100
     python benchmarks/dashboard_overhead.py --train-size 12800 --log-every 100
@@ -83,6 +85,52 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
         return {"samples": throughput(Path(runs) / run_id / "events.jsonl"), "to_started": to_started, "delays": delays, "cpu_share": cpu_share}
 
 
+def write_many_runs(runs_dir: Path, runs: int = 20, points: int = 2000) -> None:
+    """`runs` finished runs of `points` batch_logged events each (10 epochs), a device sample
+    every 10 batches: what a user comparing twenty long runs has in the runs folder."""
+    from core.events import BatchLogged, DeviceSampled, EpochEnded, RunFinished, RunStarted
+    from core.store import RunStore
+
+    store, per_epoch = RunStore(runs_dir), points // 10
+    for k in range(runs):
+        run_id = f"20261105-{k:06d}-f{k:03d}-bench"
+        config = RunConfig(name=f"run {k}", lr=0.001 * (k + 1))
+        events = [RunStarted(run_id, config.to_dict(), "cuda:0", "NVIDIA H100 80GB HBM3", 21_840, 60_000, 10_000, per_epoch, 1.8e9)]
+        for step in range(1, points + 1):
+            epoch, batch = (step - 1) // per_epoch + 1, (step - 1) % per_epoch + 1
+            events.append(BatchLogged(run_id, epoch, batch, step, 2.0 / (1 + step / (50 + k)), 40_000.0 + step % 97, step * 0.1, config.lr))
+            if step % 10 == 0:
+                events.append(DeviceSampled(run_id, "cuda:0", "NVIDIA H100 80GB HBM3", (20 + k) * 2**30, 80 * 2**30, 2**30, 60.0 + step % 30,
+                                            50.0, 250.0 + step % 50, step * 0.1, 100.0 + step % 7, 3 * 2**30))
+            if batch == per_epoch:
+                events.append(EpochEnded(run_id, epoch, 0.9 + epoch / 120 - k / 1000, 0.3 / epoch, 0.4 / epoch, 20.0, step * 0.1))
+        events.append(RunFinished(run_id, 0.98, 0.98, points * 0.1, None))
+        writer = store.create(run_id, config)
+        for event in events:
+            writer.record(event)
+        writer.close()
+
+
+async def metric_switch_ms(runs_dir: Path) -> list[float]:
+    """Milliseconds from `[` to the left chart's new picture, for every metric in turn (80x24)."""
+    from core import metrics
+    from tui.app import create_app
+
+    app = create_app(runs_dir=runs_dir, device_probe=lambda: [("cpu", "cpu")], warm=False)
+    times = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        while len(app.records) < 20:
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)
+        for _ in range(2 * len(metrics.METRICS)):  # twice round: the second lap has warm caches, as a user's
+            t0 = time.perf_counter()
+            app.action_next_metric("left")  # what `[` runs: the new metric, drawn at once
+            app.left_chart.render()  # plotext's picture of it, as the next paint asks for it
+            times.append((time.perf_counter() - t0) * 1000)
+            await pilot.pause()
+    return times
+
+
 def dashboard_round(config: RunConfig, warm: bool = True) -> dict:
     """One dashboard round in a process of its own, as `mnist-tui` runs: its UI thread at lowered
     priority (the runners it starts keep theirs), which the headless rounds must not inherit."""
@@ -101,6 +149,8 @@ def one_round(config_json: str, warm: bool) -> None:
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] in ("--warm-round", "--cold-round"):
         return one_round(sys.argv[2], sys.argv[1] == "--warm-round")
+    if sys.argv[1:] == ["--metric-switch"]:
+        return print_metric_switch()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--device", default="auto")
@@ -134,6 +184,15 @@ def main() -> None:
     if delays:
         p95 = delays[min(len(delays) - 1, int(0.95 * len(delays)))]
         print(f"event -> screen: median {statistics.median(delays) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms over {len(delays)} events (goal < 500 ms)")
+    print_metric_switch()
+
+
+def print_metric_switch() -> None:
+    with tempfile.TemporaryDirectory() as runs:
+        write_many_runs(Path(runs))
+        times = asyncio.run(metric_switch_ms(Path(runs)))
+    print(f"redraw after a metric switch, 20 runs x 2,000 points at 80x24: median {statistics.median(times):.0f} ms, "
+          f"max {max(times):.0f} ms over {len(times)} switches (goal < 150 ms)")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from core.results import RunRecord
 
@@ -22,8 +22,7 @@ X_AXES = ("epoch", "time")  # epochs trained, or wall time since each run starte
 GIB = 2**30
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):  # a tuple: twenty runs make tens of thousands of them per redraw
     x: float  # on the chart's x axis: epochs trained, or seconds since the run started
     value: float  # in the metric's unit (accuracy in percent)
     epoch: float  # epochs trained at this point (whole for epoch metrics)
@@ -65,7 +64,12 @@ def _epoch(values: Callable[[RunRecord], dict[int, float]], scale: float = 1.0) 
 
 def _system(read: Callable) -> Callable:
     def points(r: RunRecord) -> list[tuple[float, float, int | None, float]]:
-        return [(epochs_at(r, s.elapsed), s.elapsed, None, v) for s in r.samples if (v := read(s)) is not None]
+        samples = [(s.elapsed, v) for s in r.samples if (v := read(s)) is not None]
+        if not samples:
+            return []
+        at = epoch_clock(r)
+        return [(at(seconds), seconds, None, v) for seconds, v in samples]
+    points.read = read  # has_data asks it alone: cheaper than building the series
     return points
 
 
@@ -102,16 +106,21 @@ def metric(key: str) -> Metric:
         raise KeyError(f"no metric {key!r}; metrics: {', '.join(METRICS)}") from None
 
 
-def epochs_at(record: RunRecord, seconds: float) -> float:
-    """Epochs trained `seconds` into the run, interpolated between its logged batches (a device
-    sample has only a time). Before the first log: the epochs it started from."""
+def epoch_clock(record: RunRecord) -> Callable[[float], float]:
+    """A function from seconds into the run to epochs trained then, interpolated between its
+    logged batches (a device sample has only a time). Before the first log: from the epochs it
+    started from at 0 s; after the last: as far as it had got (epochs that had ended count)."""
     xs = [float(record.start_epoch)] + [p.x for p in record.batch_points]
     times = [0.0] + [p.seconds for p in record.batch_points]
-    i = bisect.bisect_right(times, seconds)
-    if i == len(times):  # after the last log (a test pass, the end): as far as it had got
-        return max([xs[-1], *(float(e) for e, t in record.epoch_seconds.items() if t <= seconds)])
-    (x0, t0), (x1, t1) = (xs[i - 1], times[i - 1]), (xs[i], times[i])
-    return x0 if t1 <= t0 else x0 + (x1 - x0) * (seconds - t0) / (t1 - t0)
+    ended = sorted((t, float(e)) for e, t in record.epoch_seconds.items())
+
+    def epochs_at(seconds: float) -> float:
+        i = bisect.bisect_right(times, seconds)
+        if i == len(times):
+            return max([xs[-1]] + [e for t, e in ended if t <= seconds])
+        (x0, t0), (x1, t1) = (xs[i - 1], times[i - 1]), (xs[i], times[i])
+        return x0 if t1 <= t0 else x0 + (x1 - x0) * (seconds - t0) / (t1 - t0)
+    return epochs_at
 
 
 def series(record: RunRecord, key: str, x_axis: str = "epoch") -> list[Point]:
@@ -131,7 +140,13 @@ def series(record: RunRecord, key: str, x_axis: str = "epoch") -> list[Point]:
 
 
 def has_data(records: list[RunRecord], key: str) -> bool:
-    return any(series(r, key) for r in records)
+    """Has any of `records` logged metric `key`? (Without building a series: asked per key press.)"""
+    kind, read = metric(key).kind, METRICS[key][1]
+    if kind == "batch":
+        return any(r.batch_points for r in records)
+    if kind == "epoch":
+        return any(r.accuracies for r in records)
+    return any(read.read(s) is not None for r in records for s in r.samples)
 
 
 def value_at(points: list[Point], x: float) -> Point | None:

@@ -71,6 +71,8 @@ class ChartActions:
     def _keep_cursor_on_a_point(self) -> None:
         """After a metric switch the stops change: the cursor moves to the nearest one."""
         x = self.left_chart.cursor_x
+        if x is None:
+            return
         stops = self._cursor_stops()
-        if x is not None and stops:
+        if stops:
             self._set_cursor(min(stops, key=lambda s: abs(s - x)))

@@ -38,6 +38,9 @@ class MetricChart(RunChart):
         self.highlight: str | None = None  # run id drawn on top, the others dimmed
         self.cursor_x: float | None = None  # on the x axis, in its own units (epochs or seconds)
         self._drawn: tuple = ()
+        # Each run's points of the metric and axis shown, until the run logs more: a redraw while one
+        # run trains rebuilds that run's series only (the metric's or axis's switch empties it).
+        self._points: dict[int, tuple[tuple, list[metrics.Point]]] = {}
 
     @property
     def metric(self) -> metrics.Metric:
@@ -46,11 +49,13 @@ class MetricChart(RunChart):
     # ----- what the app changes ---------------------------------------------------------------
     def set_metric(self, key: str) -> None:
         self.metric_key = key
-        self.redraw_soon()
+        self._drawn, self._points = (), {}
+        self.redraw_now()  # a key press: no wait for the tick
 
     def set_x_axis(self, axis: str) -> None:
         self.x_axis, self.cursor_x = axis, None
-        self.redraw_soon()
+        self._drawn, self._points = (), {}
+        self.redraw_now()
 
     def set_highlight(self, run_id: str | None) -> None:
         if run_id != self.highlight:
@@ -86,11 +91,18 @@ class MetricChart(RunChart):
 
     def show(self, series: list[Series]) -> None:
         self.series = series
+        shown = {id(s.record) for s in series}
+        self._points = {key: value for key, value in self._points.items() if key in shown}
         self.redraw_soon()
 
     # ----- what the cursor reads --------------------------------------------------------------
     def points(self, series: Series) -> list[metrics.Point]:
-        return metrics.series(series.record, self.metric_key, self.x_axis)
+        record = series.record
+        logged = (len(record.batch_points), len(record.accuracies), len(record.samples))
+        cached = self._points.get(id(record))
+        if cached is None or cached[0] != logged:
+            cached = self._points[id(record)] = (logged, metrics.series(record, self.metric_key, self.x_axis))
+        return cached[1]
 
     def cursor_stops(self) -> list[float]:
         """Every x where a shown run has a point: where `left`/`right` take the cursor."""
