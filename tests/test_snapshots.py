@@ -32,7 +32,10 @@ async def settled(pilot, expected_runs: int) -> None:
     while len(app.records) < expected_runs or app.query_one("#form")._devices is None:
         assert time.monotonic() < deadline, "dashboard did not settle"
         await pilot.pause(0.05)
-    await pilot.pause(0.7)  # one chart redraw tick (0.5 s) and its paint
+    while any(chart._dirty for chart in app.charts):  # the charts' redraw (at most one a second)
+        assert time.monotonic() < deadline, "the charts did not redraw"
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)  # and its paint
 
 
 async def all_runs_loaded(pilot) -> None:

@@ -7,6 +7,7 @@ Nothing here imports torch: the first frame does not wait for it, and no CUDA co
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from rich.text import Text
@@ -39,7 +40,8 @@ from tui.widgets.status_line import StatusLine
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20  # below this the layout cannot show charts and table together
 WIDE = 120  # from this width the form stays open beside the charts
-UI_TICK_S = 0.25  # table, status and log catch up with the runs at most four times a second
+UI_TICK_S = 0.25  # table and status catch up with the runs at most four times a second
+LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its height, a layout pass of the whole screen (3% of a core at 4 writes/s)
 
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
@@ -62,10 +64,10 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
         Binding("right_square_bracket", "next_metric('right')", "Right chart", key_display="]", tooltip="The right chart's next metric", show=False),
         Binding("t", "toggle_x_axis", "Time", tooltip="The charts' x axis: epochs, or time since each run started", show=False),
         Binding("v", "toggle_cursor", "Values", tooltip="A cursor on the charts (←/→ move it, shift: 10 points): each run's value there"),
-        Binding("left", "move_cursor(-1)", "←", priority=True, show=False, tooltip="The chart cursor one point left"),
-        Binding("right", "move_cursor(1)", "→", priority=True, show=False, tooltip="The chart cursor one point right"),
-        Binding("shift+left", "move_cursor(-10)", "10←", priority=True, show=False, tooltip="The chart cursor ten points left"),
-        Binding("shift+right", "move_cursor(10)", "10→", priority=True, show=False, tooltip="The chart cursor ten points right"),
+        Binding("left", "move_cursor(-1)", "←", key_display="←", priority=True, show=False, tooltip="The chart cursor one point left"),
+        Binding("right", "move_cursor(1)", "→", key_display="→", priority=True, show=False, tooltip="The chart cursor one point right"),
+        Binding("shift+left", "move_cursor(-10)", "10←", key_display="shift+←", priority=True, show=False, tooltip="The chart cursor ten points left"),
+        Binding("shift+right", "move_cursor(10)", "10→", key_display="shift+→", priority=True, show=False, tooltip="The chart cursor ten points right"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane", show=False),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="Every key on one screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks whether runs keep training in the background)"),
@@ -88,6 +90,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
         self._history_loaded = False
         self._dirty_runs: set[str] = set()  # runs whose row/charts/status wait for the next UI tick
         self._pending_log: list = []
+        self._log_written_at = float("-inf")
         self.form_open = False
         self._quitting = False
 
@@ -184,9 +187,11 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
     # ----- drawing -------------------------------------------------------------------------
     def _flush_ui(self) -> None:
         """The UI tick: at most a few times a second, whatever the event rate."""
-        if self._pending_log:  # one write a tick: each write costs the log a layout pass
+        now = time.monotonic()
+        if self._pending_log and now - self._log_written_at >= LOG_INTERVAL_S:  # one write for all the lines since
             self.log_pane.write(Text("\n").join(self._pending_log))
             self._pending_log.clear()
+            self._log_written_at = now
         if self._dirty_runs:
             shown = {r.run_id for r in self.visible_records()}
             for run_id in self._dirty_runs & shown:

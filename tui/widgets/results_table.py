@@ -3,6 +3,7 @@ column; hide a run from the charts."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from core.groups import RunGroup, group_runs
 from core.results import RunRecord
 from tui.palette import run_mark
 
+CLOCK_INTERVAL_S = 1.0  # a live row whose only change is its time is redrawn at most this often
 MARK = "mark"  # key of the colour-dot column (the run's marker where runs differ by marker: tui.palette)
 
 
@@ -62,6 +64,7 @@ class ResultsTable(DataTable):
         self.add_class("-empty")
         self.grouped = False  # rows are configurations (mean ± std over seeds), not runs
         self._groups: dict[str, RunGroup] = {}  # row key -> group, while grouped
+        self._clock_shown_at: dict[str, float] = {}  # run id -> when its row last changed (monotonic s)
 
     def show_runs(self, records: list[RunRecord], colors: dict[str, str], hidden: set[str]) -> None:
         """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's row and column."""
@@ -112,7 +115,13 @@ class ResultsTable(DataTable):
         if self._sort is not None and [key for key, _ in self._sorted_items(self._records)] != self.row_keys_shown():
             self.show_runs(list(self._records.values()), self._colors, self._hidden)  # its sorted place moved
             return
-        for key, cell in zip([MARK] + [c.key for c in self._columns], self._cells(record, record.run_id)):
+        changed = [(key, cell) for key, cell in zip([MARK] + [c.key for c in self._columns], self._cells(record, record.run_id))
+                   if self.get_cell(record.run_id, key) != cell]  # most cells of a live row stay as they are
+        now = time.monotonic()
+        if [key for key, _ in changed] == ["seconds"] and now - self._clock_shown_at.get(record.run_id, float("-inf")) < CLOCK_INTERVAL_S:
+            return  # only its clock moved: once a second is enough (any update re-renders every row)
+        self._clock_shown_at[record.run_id] = now
+        for key, cell in changed:
             self.update_cell(record.run_id, key, cell)
 
     def row_keys_shown(self) -> list[str]:
