@@ -127,6 +127,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
             lower_thread_priority()  # the real terminal app: training gets the CPU first
 
     def on_unmount(self) -> None:
+        self.watcher.stop()
         self.dispatcher.close()  # the warm runner exits; runs train on
 
     def on_resize(self, event) -> None:

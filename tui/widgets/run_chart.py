@@ -23,7 +23,7 @@ from core.results import RunRecord
 from core.ticks import Axis, row_axis, spaced_ticks
 from tui.palette import NO_COLOR, marker_of, needs_markers
 
-REDRAW_INTERVAL_S = 1.0  # at most one redraw a second, however fast events arrive (each costs ~1% of a core)
+REDRAW_INTERVAL_S = 2.0  # at most one redraw every 2 s, however fast events arrive (each costs ~0.7% of a core a second: plotext, ANSI parsing, paint); keys redraw at once
 # What plotext puts around the canvas: title, top and bottom frame, x tick labels, x label (rows);
 # the frame's two sides (columns, besides the y labels).
 FRAME_ROWS, FRAME_COLUMNS, CANVAS_TOP = 5, 2, 2
