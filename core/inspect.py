@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from core.checkpoint import save_torch_file
+from core.run_filter import name_key  # names are compared as the dashboard's filter compares them
 from core.safe_read import read_bytes
 
 PREDICTIONS_GLOB = "predictions-epoch-*.pt"
@@ -84,14 +85,6 @@ def load_test_images(dataset: str, data_dir, limit: int | None) -> torch.Tensor:
 
     split = load_split(dataset, resolve_data_dir(data_dir), False, torch.device("cpu"), limit)
     return split.images.squeeze(1).mul(255).round().to(torch.uint8)
-
-
-def name_key(text: str) -> str:
-    """How names are compared when looked up: Unicode-normalised (NFKC: a precomposed `é` and an
-    `e` with a combining accent, full-width and plain letters match) and case-folded."""
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def find_run(store, name: str):
