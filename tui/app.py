@@ -24,6 +24,7 @@ from core.results import RunRecord
 from core.store import RunStore, resolve_runs_dir
 from tui.chart_actions import ChartActions
 from tui.commands import binding_commands, reproduce_command
+from tui.filter_actions import FilterActions
 from tui.follow_actions import FollowActions
 from tui.palette import plot_color, rich_color
 from tui.run_actions import RunActions
@@ -31,6 +32,7 @@ from tui.status_text import idle_note, position_text, training_now
 from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
 from tui.watcher import WATCH_INTERVAL_S, RunWatcher
+from tui.widgets.filter_bar import FilterBar
 from tui.widgets.log_pane import LogPane
 from tui.widgets.metric_chart import MetricChart
 from tui.widgets.results_table import ResultsTable
@@ -46,19 +48,23 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
+class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
         # Short descriptions: the footer shows the main ones at 80 columns; `?` lists every key.
         Binding("n", "toggle_form", "New", tooltip="Open the run form on the learning rate (on an open form: back to it)"),
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
+        # After close_form: esc clears the filter only where it would not close the form (check_action).
+        Binding("escape", "clear_filter", "Clear filter", tooltip="Clear the filter (/): every run again; an open form closes first", show=False),
         Binding("x", "stop", "Stop", tooltip="Stop the run under the cursor (or this dashboard's) after its batch"),
         Binding("c", "clear_queue", "Clear", tooltip="Drop the queued runs"),
         Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run (repeats: mean ± std)"),
         Binding("a", "toggle_groups", "Group", tooltip="Group the table and accuracy chart by configuration (mean ± std over seeds)"),
+        Binding("slash", "find", "Find", key_display="/", show=False,
+                tooltip="Filter the runs by words of the name or status and conditions: lr=0.01 bs<128 status:failed model:mlp acc>98"),
         Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the per-batch curves: loss, learning rate, samples/s (moving average)", show=False),
         Binding("left_square_bracket", "next_metric('left')", "Left chart", key_display="[", tooltip="The left chart's next metric", show=False),
         Binding("right_square_bracket", "next_metric('right')", "Right chart", key_display="]", tooltip="The right chart's next metric", show=False),
@@ -108,6 +114,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
                     yield self.right_chart
                 yield self.table
                 yield self.log_pane
+        yield FilterBar(id="filter-bar")
         yield Static("", id="too-small")
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p still opens it; 80 columns need the room
 
@@ -195,6 +202,8 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
             self._log_written_at = now
         if self._dirty_runs:
             shown = {r.run_id for r in self.visible_records()}
+            if self.filter_changes_rows(self._dirty_runs, shown):  # a run came into the filter or left it
+                self._refresh_runs()
             for run_id in self._dirty_runs & shown:
                 self.table.update_run(self.records[run_id])
                 if run_id not in self.hidden:
@@ -206,7 +215,12 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
         self.right_chart.redraw_if_due()
 
     def visible_records(self) -> list[RunRecord]:
-        """The runs in view: all, or one sweep's (`g`). Table, charts, pivot and export follow it."""
+        """The runs in view: all, or one sweep's (`g`), those the filter lets through (`/`).
+        Table, charts, pivot and export follow it."""
+        return self.filtered(self.view_records())
+
+    def view_records(self) -> list[RunRecord]:
+        """All runs, or one sweep's (`g`): what the filter chooses from."""
         if self.view_sweep is None:
             return list(self.records.values())
         return [r for r in self.records.values() if r.config.sweep == self.view_sweep]
@@ -231,10 +245,10 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
         running = sum(r.status == "running" for r in self.records.values())
         own = current is not None and current.run_id == self.queue.current
         position = position_text(current, list(self.records.values()), self.queue.started, running, own) if current else ""
-        note = idle_note(self.visible_records(), self.view_sweep)
+        note = idle_note(self.visible_records(), self.view_sweep, counted=not self.run_filter)  # a filter counts them itself
         cursor = self.records.get(self.table.cursor_run_id() or "")
         cursor_color = rich_color(self._color(cursor.run_id)) if cursor else ""
-        self.status_line.show(current, color, position, len(self.queue.waiting), note, cursor, cursor_color)
+        self.status_line.show(current, color, position, len(self.queue.waiting), note, cursor, cursor_color, self.filter_note())
 
     # ----- view actions ------------------------------------------------------------------
     def get_system_commands(self, screen):
@@ -248,7 +262,9 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, App):
         if action in self._MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0]:
             return False  # over a dialog or the inspect screen, the dashboard's keys rest
         if action == "close_form":
-            return self.form_open
+            return self.form_open and not self.escape_clears_filter()
+        if action == "clear_filter":
+            return self.escape_clears_filter()
         if action == "stop":
             return any(r.status == "running" for r in self.records.values())
         if action == "clear_queue":

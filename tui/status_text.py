@@ -27,13 +27,15 @@ def position_text(current: RunRecord, records: list[RunRecord], started: int, ru
     return position
 
 
-def idle_note(shown: list[RunRecord], view_sweep: str | None) -> str:
-    """The best run in view, or how to start one."""
-    note = "n: new run · enter starts it"
+def idle_note(shown: list[RunRecord], view_sweep: str | None, counted: bool = True) -> str:
+    """The best run in view, or how to start one. Not `counted`: without the count and the hint
+    (a filter in force says how many runs it lets through, and the line has no room for both)."""
+    note = "n: new run · enter starts it" if counted else ""
     done = [r for r in shown if r.best is not None]
     if done:
         top = max(done, key=lambda r: r.best)
-        note = f"{len(shown)} runs · best {top.best * 100:.2f}% {top.label} · n: new run"
+        best = f"best {top.best * 100:.2f}% {top.label}"
+        note = f"{len(shown)} runs · {best} · n: new run" if counted else best
     if view_sweep:
-        note = f"{view_sweep} · {note} · g: next"
+        note = " · ".join(part for part in (view_sweep, note, "g: next") if part)
     return note

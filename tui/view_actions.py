@@ -32,11 +32,14 @@ class ViewActions:
 
     def action_pivot(self) -> None:
         if not self.visible_records():
-            self.notify("no runs to compare yet", timeout=2)
+            self.notify("no runs match the filter (esc clears it)" if self.run_filter else "no runs to compare yet", timeout=2)
             return
         from tui.widgets.pivot_screen import PivotScreen
 
-        self.push_screen(PivotScreen(self.view_sweep or "all runs", self.visible_records()))
+        title = self.view_sweep or "all runs"
+        if self.run_filter:
+            title += f", filter {self.run_filter.text.strip()}"  # plain text in the title (a Text): never markup
+        self.push_screen(PivotScreen(title, self.visible_records()))
 
     def action_toggle_groups(self) -> None:
         table = self.query_one("#table", ResultsTable)
@@ -55,6 +58,7 @@ class ViewActions:
         self.query_one("#form", RunForm).show_hint("enter trains it · esc, ? all keys")
 
     def action_help(self) -> None:
+        from tui.widgets.filter_bar import FILTER_KEYS
         from tui.widgets.help_screen import FORM_KEYS, GLOBAL_KEYS, HelpScreen, binding_rows
         from tui.widgets.inspect_screen import InspectScreen
 
@@ -62,6 +66,7 @@ class ViewActions:
             ("Dashboard", binding_rows(self.BINDINGS)),
             ("Results table (the row under the cursor)", binding_rows(ResultsTable.BINDINGS)),
             ("Run form", FORM_KEYS),
+            ("Filter line (/)", FILTER_KEYS),
             ("Inspect screen (i)", binding_rows(InspectScreen.BINDINGS)),
             ("Everywhere", GLOBAL_KEYS),
         ]))

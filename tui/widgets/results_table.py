@@ -124,6 +124,10 @@ class ResultsTable(DataTable):
         for key, cell in changed:
             self.update_cell(record.run_id, key, cell)
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether the run is behind a row (grouped: one of a group's)."""
+        return run_id in self._records
+
     def row_keys_shown(self) -> list[str]:
         """The rows' keys (run ids; grouped: group keys) in display order."""
         return [self.coordinate_to_cell_key((i, 0)).row_key.value for i in range(self.row_count)]

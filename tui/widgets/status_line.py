@@ -1,5 +1,6 @@
 """One line: the current run, its epoch progress, speed, ETA and device; or what is idle. Under
-it, why the run under the table's cursor ended, when it failed, stopped or was interrupted."""
+it, while a run trains, the filter in force (`/`; idle, it is on that line); and why the run under
+the table's cursor ended, when it failed, stopped or was interrupted."""
 
 from __future__ import annotations
 
@@ -37,33 +38,43 @@ def eta_seconds(record: RunRecord) -> float | None:
 
 
 class StatusLine(Static):
-    """The current run (or idle) on one line; under it, while the table's cursor is on a run that
-    failed, stopped or was interrupted, why: whole, wrapped over as many lines as it takes."""
+    """The current run (or idle) on one line; under it, while a run trains, the filter in force; and
+    while the table's cursor is on a run that failed, stopped or was interrupted, why: whole,
+    wrapped over as many lines as it takes."""
 
-    _reason: Text | None = None
+    _under: list[Text] = []
 
     def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "",
-             cursor: RunRecord | None = None, cursor_color: str = "") -> None:
-        line = self._line(current, run_mark(self.app, color), position, queued, idle_note)
+             cursor: RunRecord | None = None, cursor_color: str = "", filter_note: Text | None = None) -> None:
+        """`filter_note`: the filter in force (tui.filter_actions), user text in a Text, never markup."""
+        line = self._line(current, run_mark(self.app, color), position, queued, idle_note, filter_note)
+        under = [filter_note] if filter_note is not None and current is not None else []  # the run's own line stays whole
         reason = None
         if cursor is not None and cursor.reason:
             mark, style = run_mark(self.app, cursor_color)  # its marker too where runs differ by marker
             reason = Text.assemble(("↳ " + (mark + " " if needs_markers(self.app) else ""), style), (cursor.label, "bold"), " · ",
                                    (cursor.status, status_style(cursor.status, self.app.no_color)),
                                    f": {cursor.reason}", overflow="fold")  # the user's name and a message: never markup
-        relayout = reason != self._reason  # one line, or more: only then the layout changes
-        self._reason = reason
-        self.update(line if reason is None else Group(line, reason), layout=relayout)
+        if reason is not None:
+            under.append(reason)
+        relayout = under != self._under  # one line, or more: only then the layout changes
+        self._under = under
+        self.update(Group(line, *under) if under else line, layout=relayout)
 
     @staticmethod
-    def _line(current: RunRecord | None, mark: tuple[str, str], position: str, queued: int, idle_note: str) -> Text:
+    def _line(current: RunRecord | None, mark: tuple[str, str], position: str, queued: int, idle_note: str,
+              filter_note: Text | None = None) -> Text:
         """`mark`: the current run's marker and style (tui.palette.run_mark), as in the table."""
         text = Text(no_wrap=True, overflow="ellipsis")
         if current is None:
             text.append("idle", style="bold")
             if queued:
                 text.append(f" · {queued} queued")
-            text.append(f" · {idle_note}")
+            if filter_note is not None:
+                text.append(" · ")
+                text.append_text(filter_note)
+            if idle_note:
+                text.append(f" · {idle_note}")
             return text
         text.append(mark[0] + " ", style=mark[1])
         text.append(current.label, style="bold")
