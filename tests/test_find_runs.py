@@ -14,8 +14,9 @@ from core.events import BatchLogged, RunFinished
 from core.store import RunStore
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run, write_seed_runs
-from tests.test_dashboard import cpu_only, wait_for as until
+from tests.test_dashboard import cpu_only
 from tests.test_snapshots import fixed_devices, settled
+from tests.waiting import wait_for as until
 from tui.app import create_app
 
 pytestmark = pytest.mark.timeout(120)
