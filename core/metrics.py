@@ -130,7 +130,7 @@ def series(record: RunRecord, key: str, x_axis: str = "epoch") -> list[Point]:
     Raises KeyError for an unknown metric, ValueError for an unknown axis."""
     if x_axis not in X_AXES:
         raise ValueError(f"x axis must be one of {', '.join(X_AXES)}, not {x_axis!r}")
-    _, reader = METRICS[key] if key in METRICS else (metric(key), None)
+    reader = METRICS[key][1] if key in METRICS else metric(key)  # metric() raises the KeyError that names them
     points = []
     for epochs, seconds, step, value in reader(record):
         x = epochs if x_axis == "epoch" else seconds

@@ -226,3 +226,39 @@ async def test_a_headless_runs_system_metrics_chart_from_its_log(tmp_path, data_
             await on_metric(pilot, app, key)
             ((_, ys),) = drawn(app.left_chart)
             assert ys == pytest.approx([s[field] / scale for s in samples])
+
+
+def test_a_device_samples_epoch_is_interpolated_between_logged_batches():
+    from core.results import RunRecord
+
+    record = RunRecord("r", RunConfig())
+    for event in (BatchLogged("r", 1, 100, 100, 1.0, 1000.0, 10.0, 0.1), BatchLogged("r", 1, 200, 200, 0.9, 1000.0, 20.0, 0.1)):
+        record.batches_per_epoch = 400
+        record.apply(event)
+    record.apply(EpochEnded("r", 1, 0.9, 0.3, 0.5, 45.0, 45.0))
+    at = metrics.epoch_clock(record)
+    assert at(0.0) == 0.0 and at(5.0) == pytest.approx(0.125)  # from the start to the first log
+    assert at(15.0) == pytest.approx(0.375)  # halfway between 0.25 and 0.5 epochs
+    assert at(30.0) == pytest.approx(0.5) and at(50.0) == pytest.approx(1.0)  # after the log; after the epoch ended
+
+
+def test_the_cursor_reads_what_a_run_had_logged_by_then():
+    points = [metrics.Point(x, x * 10, x, None) for x in (1.0, 2.0, 3.0)]
+    assert metrics.value_at(points, 0.5) is None  # before its first point
+    assert metrics.value_at(points, 2.0).value == 20.0 and metrics.value_at(points, 2.9).value == 20.0
+    assert metrics.value_at(points, 3.4).value == 30.0  # just past its end (half a point's spacing)
+    assert metrics.value_at(points, 3.6) is None  # it had not got there
+    assert metrics.value_at([], 1.0) is None
+
+
+def test_values_read_at_the_cursor_are_written_in_their_unit():
+    assert metrics.metric("test_accuracy").format(98.1234) == "98.12%"
+    assert metrics.metric("samples_per_sec").format(12345.6) == "12,346 samples/s"
+    assert metrics.metric("train_loss").format(0.0931234) == "0.09312"
+    assert metrics.metric("gpu_temperature").format(65.0) == "65 °C"
+    assert metrics.time_unit(100) == (1.0, "seconds") and metrics.time_unit(600) == (60.0, "minutes")
+    assert metrics.time_unit(4 * 3600) == (3600.0, "hours")
+    with pytest.raises(KeyError, match="metrics: train_loss"):
+        metrics.metric("accuracy")
+    with pytest.raises(ValueError, match="x axis"):
+        metrics.series(None, "lr", "steps")
