@@ -149,6 +149,9 @@ class MetricChart(RunChart):
             self.y_axis(plt, lowest, max(finite), subrows=1 if self.markers or metric.kind == "epoch" else 4,
                         floor=floor, ceiling=metric.ceiling, min_span=span)
             self._x_axis(plt, metric, curves, scale)
+            if self.cursor_x is not None:  # a dotted column under the runs' points, told apart from the epochs' solid lines without colour too
+                x = self.cursor_x / scale
+                plt.plot([x, x], [self.axis.lower, self.axis.upper], marker="┊", color=self.run_color("white"))
         for series, xs, ys in curves:
             xs = [x / scale for x in xs]
             color = self._color(series)
@@ -164,7 +167,7 @@ class MetricChart(RunChart):
                            for s in self.series if s.record.run_id in drawn]
         plt.xlabel("epoch" if self.x_axis == "epoch" else f"time since the start, {unit}")
         if self.cursor_x is not None and finite:
-            self._draw_cursor(plt, scale)
+            self._list_cursor_values()
         smoothed = self.smoothing and metric.kind == "batch"
         self.title(plt, *([f"{metric.title} (smoothed)", f"{metric.short} (smoothed)", f"{metric.short} (avg)"] if smoothed
                           else [metric.title, metric.short]))
@@ -189,9 +192,8 @@ class MetricChart(RunChart):
             for boundary in range(spacing, math.ceil(last), spacing):  # every epoch, or at the ticks when they are too many
                 plt.vertical_line(boundary, color="gray")
 
-    def _draw_cursor(self, plt, scale: float) -> None:
-        """A line at the cursor and, over the canvas, each run's value there (instead of the legend)."""
-        plt.vertical_line(self.cursor_x / scale, color=self.run_color("white"))
+    def _list_cursor_values(self) -> None:
+        """Over the canvas, instead of the legend: each run's value at the cursor."""
         metric, read = self.metric, self.cursor_values()
         rows = self.canvas_rows
         self.legend = []
