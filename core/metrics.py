@@ -84,13 +84,13 @@ METRICS: dict[str, tuple[Metric, Callable]] = {
         (Metric("test_accuracy", "test accuracy %", "accuracy %", "epoch", "%", 0.0, 100.0), _epoch(lambda r: r.accuracies, 100.0)),
         (Metric("test_loss", "test loss", "test loss", "epoch", floor=0.0), _epoch(lambda r: r.test_losses)),
         (Metric("lr", "learning rate", "lr", "batch", floor=0.0, digits=3), _batch(lambda p: p.lr)),
-        (Metric("samples_per_sec", "samples/s", "samples/s", "batch", "samples/s", floor=0.0), _batch(lambda p: p.samples_per_sec)),
-        (Metric("device_memory", "device memory in use, GiB (CPU: the machine's)", "memory GiB", "system", "GiB", 0.0, digits=3),
+        (Metric("samples_per_sec", "samples/s", "samples/s", "batch", floor=0.0), _batch(lambda p: p.samples_per_sec)),
+        (Metric("device_memory", "device memory in use, GiB (CPU: the machine's)", "device mem GiB", "system", "GiB", 0.0, digits=3),
          _system(lambda s: _gib(s.memory_used))),
         (Metric("gpu_utilization", "GPU utilisation %", "GPU %", "system", "%", 0.0, 100.0), _system(lambda s: s.utilization)),
         (Metric("gpu_temperature", "GPU temperature °C", "GPU °C", "system", "°C", 0.0, digits=3), _system(lambda s: s.temperature)),
         (Metric("gpu_power", "GPU power, W", "GPU W", "system", "W", 0.0, digits=3), _system(lambda s: s.power)),
-        (Metric("runner_cpu", "runner CPU, % of one core", "CPU %", "system", "% of a core", 0.0, digits=3), _system(lambda s: s.cpu_percent)),
+        (Metric("runner_cpu", "runner CPU, % of one core", "CPU %", "system", "%", 0.0, digits=3), _system(lambda s: s.cpu_percent)),
         (Metric("runner_memory", "runner memory (resident), GiB", "runner GiB", "system", "GiB", 0.0, digits=3),
          _system(lambda s: _gib(s.runner_memory))),
     ]
@@ -150,11 +150,14 @@ def has_data(records: list[RunRecord], key: str) -> bool:
 
 
 def value_at(points: list[Point], x: float) -> Point | None:
-    """The point a cursor at `x` reads: the last one at or before `x` (what the run had logged
-    by then); None before the run's first point or past its last one (it had not got there)."""
-    if not points or x < points[0].x or x > points[-1].x + _tolerance(points):
+    """The point a cursor at `x` reads: the run's point nearest to `x` (the one drawn there; its
+    own epoch or step says where it lies); None before the run's first point or past its last
+    one by more than half a point's spacing (it had not got there). `points` sorted by x."""
+    if not points or x < points[0].x - _tolerance(points) or x > points[-1].x + _tolerance(points):
         return None
-    return points[bisect.bisect_right([p.x for p in points], x + 1e-9) - 1]
+    i = bisect.bisect_left([p.x for p in points], x)
+    near = points[max(0, i - 1): i + 1]
+    return min(near, key=lambda p: abs(p.x - x))
 
 
 def _tolerance(points: list[Point]) -> float:

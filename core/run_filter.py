@@ -179,7 +179,20 @@ def parse_filter(text: str) -> RunFilter:
     normal = unicodedata.normalize("NFKC", text)  # full-width `＝`, `＜` and spaces, as a CJK input method types them
     if normal.count('"') % 2:
         raise FilterError(f'`{normal.strip()}`: a quote is not closed; put a phrase in "double quotes"')
-    return RunFilter(text, tuple(_term(token) for token in _TOKEN.findall(normal)))
+    tokens = _TOKEN.findall(normal)
+    if (spaced := _spaced_condition(tokens)) is not None:  # else `lr = 0.01` is three words, silently
+        raise FilterError(f'`{spaced}`: write a condition without spaces, like lr=0.01 or bs<128 (a phrase goes in "double quotes")')
+    return RunFilter(text, tuple(_term(token) for token in tokens))
+
+
+def _spaced_condition(tokens: list[str]) -> str | None:
+    """The terms around an operator with a space on either side (`lr = 0.01`, `lr= 0.01`, `bs <128`),
+    or None."""
+    for i, token in enumerate(tokens):
+        quoted = token.startswith('"') or token.endswith('"')
+        if not quoted and ((token[:1] in "=<>:!" and i > 0) or (token[-1:] in "=<>:" and i + 1 < len(tokens))):
+            return " ".join(tokens[max(0, i - 1): i + 2])
+    return None
 
 
 def _term(token: str) -> Word | Condition:

@@ -33,7 +33,7 @@ from core.tensorboard import TensorBoardError, TensorBoardLog  # torch.utils.ten
 GPU_MEMORY_FRACTION_ENV = "MNIST_TUI_GPU_MEMORY_FRACTION"  # e.g. 0.5: this run may use half the GPU's memory
 BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far
 EVAL_BATCH = 1000  # test images per forward pass; evaluation order is the files' order
-DEVICE_SAMPLE_S = 5.0  # the device's and the runner's figures (system charts): every few seconds, at the next log window or epoch end
+DEVICE_SAMPLE_S = 5.0  # the device's and the runner's figures (system charts): every few seconds, at the next log window, and at every epoch's end
 _INIT_LOCK = threading.Lock()
 
 
@@ -264,8 +264,7 @@ class TrainingRun:
                 seconds=round(time.perf_counter() - epoch_t0, 3),
                 elapsed=round(self.elapsed(), 3),
             )
-            if time.perf_counter() - self._sampled_at >= DEVICE_SAMPLE_S:  # the test pass counts too
-                yield self._device_sample()
+            yield self._device_sample()  # at every epoch's end too: a short run's system charts reach its end
             if self.tensorboard is not None:
                 self.tensorboard.epoch(epoch, self.last_accuracy, test_loss, train_loss)
             self._save_epoch(epoch, predicted, confidence, best)

@@ -142,12 +142,11 @@ async def test_the_cursor_lists_each_runs_value_at_its_epoch(tmp_path, logged):
         x = app.left_chart.cursor_x
         assert 1 < x < 3 and app.right_chart.cursor_x == x
         accuracy, loss = app.right_chart.render().plain, app.left_chart.render().plain
-        epoch = int(x)  # the last epoch ended by then
+        epoch = min((1, 2, 3), key=lambda e: abs(e - x))  # each run's point nearest the cursor: the one drawn there
         for run_id, name, _, accuracies in RUNS:
             shown = metrics.metric("test_accuracy").format(accuracies[epoch - 1] * 100)
             assert f"{name}" in accuracy and f"{shown} ep {epoch}" in accuracy, accuracy
-            window = max((e for e in logged[run_id] if e["event"] == "batch_logged" and e["step"] / PER_EPOCH <= x + 1e-9),
-                         key=lambda e: e["step"])
+            window = min((e for e in logged[run_id] if e["event"] == "batch_logged"), key=lambda e: abs(e["step"] / PER_EPOCH - x))
             assert f"{metrics.metric('train_loss').format(window['loss'])} step {window['step']:,}" in loss, loss
         await pilot.press("v")
         assert app.left_chart.cursor_x is None and "step" not in app.left_chart.render().plain
@@ -242,18 +241,19 @@ def test_a_device_samples_epoch_is_interpolated_between_logged_batches():
     assert at(30.0) == pytest.approx(0.5) and at(50.0) == pytest.approx(1.0)  # after the log; after the epoch ended
 
 
-def test_the_cursor_reads_what_a_run_had_logged_by_then():
+def test_the_cursor_reads_the_point_drawn_nearest_to_it():
     points = [metrics.Point(x, x * 10, x, None) for x in (1.0, 2.0, 3.0)]
-    assert metrics.value_at(points, 0.5) is None  # before its first point
-    assert metrics.value_at(points, 2.0).value == 20.0 and metrics.value_at(points, 2.9).value == 20.0
-    assert metrics.value_at(points, 3.4).value == 30.0  # just past its end (half a point's spacing)
+    assert metrics.value_at(points, 0.4) is None  # before its first point by more than half a spacing
+    assert metrics.value_at(points, 2.0).value == 20.0 and metrics.value_at(points, 2.4).value == 20.0
+    assert metrics.value_at(points, 2.6).value == 30.0 and metrics.value_at(points, 3.4).value == 30.0
     assert metrics.value_at(points, 3.6) is None  # it had not got there
     assert metrics.value_at([], 1.0) is None
 
 
 def test_values_read_at_the_cursor_are_written_in_their_unit():
     assert metrics.metric("test_accuracy").format(98.1234) == "98.12%"
-    assert metrics.metric("samples_per_sec").format(12345.6) == "12,346 samples/s"
+    assert metrics.metric("samples_per_sec").format(12345.6) == "12,346"  # the title says samples/s
+    assert metrics.metric("runner_cpu").format(97.93) == "97.93%"
     assert metrics.metric("train_loss").format(0.0931234) == "0.09312"
     assert metrics.metric("gpu_temperature").format(65.0) == "65 °C"
     assert metrics.time_unit(100) == (1.0, "seconds") and metrics.time_unit(600) == (60.0, "minutes")

@@ -26,8 +26,11 @@ class ChartActions:
 
     def action_toggle_x_axis(self) -> None:
         axis = "time" if self.left_chart.x_axis == "epoch" else "epoch"
+        cursor_on = self.cursor_on()
         for chart in self.charts:
-            chart.set_x_axis(axis)  # and the cursor goes: its x meant the other axis
+            chart.set_x_axis(axis)  # the cursor's x meant the other axis:
+        if cursor_on and (stops := self._cursor_stops()):
+            self._set_cursor(stops[-1])  # it goes to the newest point, as `v` puts it
         self.refresh_bindings()
 
     def action_toggle_cursor(self) -> None:

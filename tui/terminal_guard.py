@@ -21,8 +21,13 @@ import threading
 from typing import Callable
 
 HARD_EXIT_AFTER_S = 1.2  # a clean shutdown takes ~0.1 s; past this the terminal is the problem
-EOF_CHECKS = 3  # readable with nothing to read this many times in a row: end of file
 CHECK_EVERY_S = 0.2
+# End of file is "readable, nothing to read" every time one looks. Textual's input thread reads
+# each key a moment after it arrives, so a key can make the input readable and be gone before it
+# is counted: three such keys in a row (arrows held at 5-7 a second) once passed for end of file
+# and closed the dashboard. So a readable, empty input is confirmed by looking again and again
+# for a while: a key arriving every few milliseconds for that long is no user.
+CONFIRM_LOOKS, CONFIRM_EVERY_S = 25, 0.008  # 25 looks over 0.2 s, each readable and empty
 
 
 class TerminalGuard:
@@ -71,23 +76,33 @@ class TerminalGuard:
             fd = sys.__stdin__.fileno()
         except (AttributeError, OSError, ValueError):
             return
+        self.watch_input(fd)
+
+    def watch_input(self, fd: int) -> None:
+        """Until the terminal is gone: say so when `fd` hangs up or reaches end of file."""
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        empty_reads = 0
         while not self._gone.is_set():
             ready = poller.poll(int(CHECK_EVERY_S * 1000))
             mask = ready[0][1] if ready else 0
             if mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
                 self.gone("the terminal closed", 129)
                 return
-            if mask & select.POLLIN:  # readable: data for Textual's input thread, or end of file
-                empty_reads = empty_reads + 1 if _bytes_waiting(fd) == 0 else 0
-                if empty_reads >= EOF_CHECKS:
-                    self.gone("the terminal's input ended", 129)
-                    return
-                self._gone.wait(CHECK_EVERY_S)
-            else:
-                empty_reads = 0
+            if mask & select.POLLIN and _at_end_of_file(poller, fd):
+                self.gone("the terminal's input ended", 129)
+                return
+            if mask & select.POLLIN:
+                self._gone.wait(CHECK_EVERY_S)  # a key for Textual's input thread: let it read
+
+
+def _at_end_of_file(poller: select.poll, fd: int) -> bool:
+    """Readable with nothing to read at every look for CONFIRM_LOOKS * CONFIRM_EVERY_S seconds."""
+    for _ in range(CONFIRM_LOOKS):
+        ready = poller.poll(0)
+        if not (ready and ready[0][1] & select.POLLIN) or _bytes_waiting(fd) != 0:
+            return False
+        threading.Event().wait(CONFIRM_EVERY_S)
+    return True
 
 
 def _bytes_waiting(fd: int) -> int:

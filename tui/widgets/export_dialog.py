@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-WHAT = [("every run, full record", "runs"), ("per configuration: mean, std, n", "groups")]
+WHAT = [("each run shown, full record", "runs"), ("per configuration: mean, std, n", "groups")]
 
 
 def default_export_name(now: float | None = None) -> str:

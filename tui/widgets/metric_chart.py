@@ -121,9 +121,16 @@ class MetricChart(RunChart):
         """The highlighted run last, so that it is drawn over the others."""
         return sorted(self.series, key=lambda s: s.record.run_id == self.highlight)
 
+    def _dimmed(self, series: Series) -> bool:
+        return self.highlight is not None and series.record.run_id != self.highlight and len(self.series) > 1
+
     def _color(self, series: Series) -> int | str:
-        dimmed = self.highlight is not None and series.record.run_id != self.highlight and len(self.series) > 1
-        return self.run_color(dim_color(series.color) if dimmed else series.color)
+        return self.run_color(dim_color(series.color) if self._dimmed(series) else series.color)
+
+    def _marker(self, series: Series, default: str) -> str:
+        """Every run keeps its own marker, dimmed or not: without colour the markers are what tells
+        runs apart (there the highlighted run is only drawn on top and listed first)."""
+        return self.run_marker(series.color, default)
 
     def draw(self, plt) -> None:
         metric = self.metric
@@ -149,18 +156,20 @@ class MetricChart(RunChart):
             self.y_axis(plt, lowest, max(finite), subrows=1 if self.markers or metric.kind == "epoch" else 4,
                         floor=floor, ceiling=metric.ceiling, min_span=span)
             self._x_axis(plt, metric, curves, scale)
-            if self.cursor_x is not None:  # a dotted column under the runs' points, told apart from the epochs' solid lines without colour too
-                x = self.cursor_x / scale
+            first_x, last_x = min(xs[0] for _, xs, _ in curves) / scale, max(xs[-1] for _, xs, _ in curves) / scale
+            x = None if self.cursor_x is None else self.cursor_x / scale
+            if x is not None and min(0.0, first_x) <= x <= last_x:  # outside, it would stretch the axis
+                # a dotted column under the runs' points, told apart from the epochs' solid lines without colour too
                 plt.plot([x, x], [self.axis.lower, self.axis.upper], marker="┊", color=self.run_color("white"))
         for series, xs, ys in curves:
             xs = [x / scale for x in xs]
             color = self._color(series)
             if metric.kind == "epoch":
-                marker = self.run_marker(series.color, "●")
+                marker = self._marker(series, "●")
                 plt.plot(xs, ys, color=color, marker="dot")  # cell-sized, so the markers sit on it
                 plt.scatter(xs, ys, color=color, marker=marker)
             else:
-                plt.plot(xs, ys, color=color, marker=self.run_marker(series.color, "braille"))
+                plt.plot(xs, ys, color=color, marker=self._marker(series, "braille"))
         if metric.kind == "epoch" and len(self.series) <= MAX_LEGEND:  # in the table's order
             drawn = {series.record.run_id for series, _, _ in curves}
             self.legend = [LegendEntry(self.run_marker(s.color, "●"), self._color(s), s.record.label)
@@ -169,6 +178,10 @@ class MetricChart(RunChart):
         if self.cursor_x is not None and finite:
             self._list_cursor_values()
         smoothed = self.smoothing and metric.kind == "batch"
+        if not curves:  # an empty frame says why
+            none = "no run in view" if not self.series else "not logged yet"
+            self.title(plt, f"{metric.title}: {none}", f"{metric.short}: {none}", metric.short)
+            return
         self.title(plt, *([f"{metric.title} (smoothed)", f"{metric.short} (smoothed)", f"{metric.short} (avg)"] if smoothed
                           else [metric.title, metric.short]))
 
