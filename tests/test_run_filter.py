@@ -127,3 +127,10 @@ def test_a_colon_after_something_that_is_no_key_is_part_of_a_word_and_quotes_mak
     assert found("12:30") == []  # no key starts with a digit: a word
     assert 'goes in "double quotes"' in error("v2:final")
     assert found('"v2:final"') == []
+
+
+def test_a_condition_typed_with_spaces_is_refused_not_read_as_words():
+    for typed in ("lr = 0.01", "lr= 0.01", "lr =0.01", "bs <128", "fast lr = 0.01"):
+        with pytest.raises(FilterError, match="without spaces"):
+            parse_filter(typed)
+    assert parse_filter('"a = b"')  # a quoted phrase may have them
