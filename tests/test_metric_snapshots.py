@@ -34,7 +34,8 @@ def after(*keys: str):
 def test_cursor_lists_both_runs_values_at_80x24(snap_compare, tmp_path):
     """`v` then six times `←` (a point is a logged batch window, 0.2 epochs here): a line at epoch
     1.8 on both charts; over the loss chart each run's loss there with its step, over the accuracy
-    chart each run's accuracy after epoch 2 (the points nearest the cursor)."""
+    chart each run's accuracy after epoch 2 (the points nearest the cursor); the table's columns
+    `loss@ep1.8` and `accuracy@ep1.8` after the status, the same values for every run."""
     assert snap_compare(dashboard(tmp_path), terminal_size=(80, 24), run_before=after("v", *["left"] * 6))
 
 

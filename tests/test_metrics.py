@@ -148,8 +148,17 @@ async def test_the_cursor_lists_each_runs_value_at_its_epoch(tmp_path, logged):
             assert f"{name}" in accuracy and f"{shown} ep {epoch}" in accuracy, accuracy
             window = min((e for e in logged[run_id] if e["event"] == "batch_logged"), key=lambda e: abs(e["step"] / PER_EPOCH - x))
             assert f"{metrics.metric('train_loss').format(window['loss'])} step {window['step']:,}" in loss, loss
+        # Every run's value at the cursor is in the table too (the charts list as many as they have rows for).
+        titles = app.table.column_titles()
+        assert titles[2:4] == [f"loss@ep{x:.3g}", f"accuracy@ep{x:.3g}"], titles
+        rows = {row[0]: row for row in app.table.row_texts()}
+        for run_id, name, _, accuracies in RUNS:
+            window = min((e for e in logged[run_id] if e["event"] == "batch_logged"), key=lambda e: abs(e["step"] / PER_EPOCH - x))
+            assert rows[name][2:4] == [metrics.metric("train_loss").format(window["loss"]),
+                                       metrics.metric("test_accuracy").format(accuracies[epoch - 1] * 100)]
         await pilot.press("v")
         assert app.left_chart.cursor_x is None and "step" not in app.left_chart.render().plain
+        assert not any("@" in title for title in app.table.column_titles())
 
 
 async def test_left_and_right_move_the_table_again_without_the_cursor(tmp_path, logged):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 
 from core import metrics
+from core.columns import Column
 from tui.widgets.metric_chart import MetricChart
 
 
@@ -70,6 +71,20 @@ class ChartActions:
     def _set_cursor(self, x: float | None) -> None:
         for chart in self.charts:
             chart.set_cursor(x)
+        self.table.set_cursor_columns([self._cursor_column(chart) for chart in self.charts] if x is not None else [])
+
+    @staticmethod
+    def _cursor_column(chart: MetricChart) -> Column:
+        """A table column of the chart's value at its cursor for every run in view (the chart lists
+        as many as it has rows for): sortable with `s` like any other."""
+        metric, x = chart.metric, chart.cursor_x
+
+        def value(record):
+            point = metrics.value_at(chart.points_of(record), x)
+            return None if point is None else point.value
+
+        title = f"{metric.short.removesuffix(' %')}@{chart.cursor_label()}"
+        return Column(f"cursor_{chart.id}", title, value, lambda v: "" if v is None else metric.format(v), max(9, len(title)))
 
     def _keep_cursor_on_a_point(self) -> None:
         """After a metric switch the stops change: the cursor moves to the nearest one."""

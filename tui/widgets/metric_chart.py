@@ -97,7 +97,10 @@ class MetricChart(RunChart):
 
     # ----- what the cursor reads --------------------------------------------------------------
     def points(self, series: Series) -> list[metrics.Point]:
-        record = series.record
+        return self.points_of(series.record)
+
+    def points_of(self, record) -> list[metrics.Point]:
+        """A run's points of the metric and axis shown (kept until it logs more)."""
         logged = (len(record.batch_points), len(record.accuracies), len(record.samples))
         cached = self._points.get(id(record))
         if cached is None or cached[0] != logged:
@@ -107,6 +110,15 @@ class MetricChart(RunChart):
     def cursor_stops(self) -> list[float]:
         """Every x where a shown run has a point: where `left`/`right` take the cursor."""
         return sorted({p.x for s in self.series for p in self.points(s)})
+
+    def cursor_label(self) -> str:
+        """Where the cursor is, in the axis's unit: `2.8` (epochs), `42s`, `3.5m`."""
+        if self.cursor_x is None:
+            return ""
+        if self.x_axis == "epoch":
+            return f"ep{self.cursor_x:.3g}"
+        scale, unit = metrics.time_unit(max((p.x for s in self.series for p in self.points(s)[-1:]), default=0.0))
+        return f"{self.cursor_x / scale:.3g}{unit[0]}"
 
     def cursor_values(self) -> list[tuple[Series, metrics.Point]]:
         """Each shown run's value at the cursor, the highlighted run first."""

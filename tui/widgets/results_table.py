@@ -65,6 +65,7 @@ class ResultsTable(DataTable):
         self.grouped = False  # rows are configurations (mean ± std over seeds), not runs
         self._groups: dict[str, RunGroup] = {}  # row key -> group, while grouped
         self._clock_shown_at: dict[str, float] = {}  # run id -> when its row last changed (monotonic s)
+        self.cursor_columns: list[Column] = []  # each chart's value at its cursor (tui.chart_actions)
 
     def show_runs(self, records: list[RunRecord], colors: dict[str, str], hidden: set[str]) -> None:
         """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's row and column."""
@@ -79,6 +80,7 @@ class ResultsTable(DataTable):
             columns = group_columns_for(groups)
         else:
             columns = columns_for(records)
+            columns[2:2] = self.cursor_columns  # after name and status: what the chart cursor reads, while it is on
         if [(c.key, c.title) for c in columns] != [(c.key, c.title) for c in self._columns]:
             self.clear(columns=True)
             self._columns = columns
@@ -95,6 +97,11 @@ class ResultsTable(DataTable):
                 self.add_row(*self._cells(record, run_id), key=run_id)
         if cursor_key in self.rows:
             self.move_cursor(row=self.get_row_index(cursor_key), column=cursor_column)
+
+    def set_cursor_columns(self, columns: list[Column]) -> None:
+        """Show (or, with [], drop) the chart cursor's columns; the rows are rebuilt."""
+        self.cursor_columns = columns
+        self.show_runs(list(self._records.values()), self._colors, self._hidden)
 
     def set_grouped(self, grouped: bool) -> None:
         self.grouped = grouped
