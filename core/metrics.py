@@ -62,6 +62,14 @@ def _epoch(values: Callable[[RunRecord], dict[int, float]], scale: float = 1.0) 
     return read
 
 
+def _train_loss(r: RunRecord) -> list[tuple[float, float, int | None, float]]:
+    """Every logged window's loss; a run that logged none (fewer batches an epoch than
+    `log_every`) still has each epoch's mean, at the epoch's end."""
+    if r.batch_points:
+        return [(p.x, p.seconds, p.step, p.loss) for p in r.batch_points]
+    return _epoch(lambda rec: rec.train_losses)(r)
+
+
 def _system(read: Callable) -> Callable:
     def points(r: RunRecord) -> list[tuple[float, float, int | None, float]]:
         samples = [(s.elapsed, v) for s in r.samples if (v := read(s)) is not None]
@@ -80,7 +88,7 @@ def _gib(value: int | None) -> float | None:
 # The order `[` and `]` cycle through. (reader: record -> (epochs, seconds, step, value) tuples)
 METRICS: dict[str, tuple[Metric, Callable]] = {
     m.key: (m, reader) for m, reader in [
-        (Metric("train_loss", "training loss", "loss", "batch", floor=0.0), _batch(lambda p: p.loss)),
+        (Metric("train_loss", "training loss", "loss", "batch", floor=0.0), _train_loss),
         (Metric("test_accuracy", "test accuracy %", "accuracy %", "epoch", "%", 0.0, 100.0), _epoch(lambda r: r.accuracies, 100.0)),
         (Metric("test_loss", "test loss", "test loss", "epoch", floor=0.0), _epoch(lambda r: r.test_losses)),
         (Metric("lr", "learning rate", "lr", "batch", floor=0.0, digits=3), _batch(lambda p: p.lr)),
@@ -149,15 +157,29 @@ def has_data(records: list[RunRecord], key: str) -> bool:
     return any(read.read(s) is not None for r in records for s in r.samples)
 
 
-def value_at(points: list[Point], x: float) -> Point | None:
+def value_at(points: list[Point], x: float, span: tuple[float, float] | None = None) -> Point | None:
     """The point a cursor at `x` reads: the run's point nearest to `x` (the one drawn there; its
-    own epoch or step says where it lies); None before the run's first point or past its last
-    one by more than half a point's spacing (it had not got there). `points` sorted by x."""
-    if not points or x < points[0].x - _tolerance(points) or x > points[-1].x + _tolerance(points):
+    own epoch or step says where it lies); None outside the run's `span` (start to end on the
+    axis, widened by half a point's spacing; without one, its first to its last point): it had
+    not got there. `points` sorted by x."""
+    if not points:
+        return None
+    lo, hi = span if span is not None else (points[0].x, points[-1].x)
+    pad = _tolerance(points)
+    if x < min(lo, points[0].x) - pad or x > max(hi, points[-1].x) + pad:
         return None
     i = bisect.bisect_left([p.x for p in points], x)
     near = points[max(0, i - 1): i + 1]
     return min(near, key=lambda p: abs(p.x - x))
+
+
+def span(record: RunRecord, x_axis: str) -> tuple[float, float]:
+    """Where a run lies on `x_axis`: from the epochs it started from to the last it trained
+    (its last batch or its last epoch's end), or from 0 to its seconds so far."""
+    if x_axis == "time":
+        return 0.0, record.seconds or 0.0
+    last = record.batch_points[-1].x if record.batch_points else 0.0
+    return float(record.start_epoch), max(last, float(record.last_epoch))
 
 
 def _tolerance(points: list[Point]) -> float:

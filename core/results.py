@@ -47,6 +47,7 @@ class RunRecord:
     status: str = "queued"
     accuracies: dict[int, float] = field(default_factory=dict)  # epoch -> test accuracy 0..1
     test_losses: dict[int, float] = field(default_factory=dict)  # epoch -> mean test loss
+    train_losses: dict[int, float] = field(default_factory=dict)  # epoch -> mean training loss over the epoch
     losses: list[tuple[float, float]] = field(default_factory=list)  # (x in epochs, mean loss)
     batch_points: list[BatchPoint] = field(default_factory=list)  # every batch_logged window
     epoch_seconds: dict[int, float] = field(default_factory=dict)  # epoch -> seconds since the start when it ended
@@ -110,6 +111,7 @@ class RunRecord:
         elif isinstance(event, EpochEnded):
             self.accuracies[event.epoch] = event.accuracy
             self.test_losses[event.epoch] = event.test_loss
+            self.train_losses[event.epoch] = event.train_loss
             self.epoch_seconds[event.epoch] = event.elapsed
             self.seconds = event.elapsed
         elif isinstance(event, DeviceSampled):

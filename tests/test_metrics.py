@@ -271,3 +271,30 @@ def test_values_read_at_the_cursor_are_written_in_their_unit():
         metrics.metric("accuracy")
     with pytest.raises(ValueError, match="x axis"):
         metrics.series(None, "lr", "steps")
+
+
+def test_a_run_that_logged_no_batch_still_has_its_training_loss_per_epoch():
+    """Fewer batches an epoch than `log_every` (50 at batch 64 on 3,200 images, logged every 100):
+    the epochs' mean training loss is its training loss curve, and the cursor reads it."""
+    from core.results import RunRecord
+
+    record = RunRecord("r", RunConfig())
+    record.apply(RunStarted("r", RunConfig().to_dict(), "cpu", "cpu", 1, 3200, 1000, 50, 0.0))
+    for epoch, loss in ((1, 0.9), (2, 0.5), (3, 0.3)):
+        record.apply(EpochEnded("r", epoch, 0.8 + epoch / 100, loss / 2, loss, 2.0, 2.0 * epoch))
+    points = metrics.series(record, "train_loss")
+    assert [(p.x, p.value) for p in points] == [(1.0, 0.9), (2.0, 0.5), (3.0, 0.3)]
+    assert metrics.value_at(points, 2.2, metrics.span(record, "epoch")).value == 0.5
+
+
+def test_the_cursor_at_a_runs_end_reads_its_last_point_and_past_it_nothing():
+    from core.results import RunRecord
+
+    record = RunRecord("r", RunConfig())
+    record.batches_per_epoch = 10
+    for step in (3, 6, 9):  # logged every 3 batches: the last window ends at 0.9 epochs
+        record.apply(BatchLogged("r", 1, step, step, 1.0 / step, 100.0, float(step), 0.1))
+    record.apply(EpochEnded("r", 1, 0.9, 0.3, 0.4, 10.0, 10.0))
+    points, span = metrics.series(record, "train_loss"), metrics.span(record, "epoch")
+    assert metrics.value_at(points, 1.0, span).step == 9  # the epoch's end: the run got there
+    assert metrics.value_at(points, 1.3, span) is None  # it never trained a second epoch

@@ -234,7 +234,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
         for chart in (self.left_chart, self.right_chart):
             chart.show(series)
             chart.show_groups(groups)
-        self.highlight_cursor_run()
+        self.charts_reshown()
         self._refresh_status()
 
     def _refresh_status(self, bindings: bool = True) -> None:

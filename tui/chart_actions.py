@@ -59,6 +59,12 @@ class ChartActions:
     def cursor_on(self) -> bool:
         return self.left_chart.cursor_x is not None
 
+    def charts_reshown(self) -> None:
+        """The runs in view changed (a filter, a sweep, a run added or gone): the highlight follows
+        the table's cursor, and a chart cursor goes to the nearest point that is still there."""
+        self.highlight_cursor_run()
+        self._keep_cursor_on_a_point()
+
     def highlight_cursor_run(self) -> None:
         """The run under the table's cursor goes on top in the charts; the others dim."""
         run_id = self.table.cursor_run_id()
@@ -77,10 +83,10 @@ class ChartActions:
     def _cursor_column(chart: MetricChart) -> Column:
         """A table column of the chart's value at its cursor for every run in view (the chart lists
         as many as it has rows for): sortable with `s` like any other."""
-        metric, x = chart.metric, chart.cursor_x
+        metric = chart.metric
 
         def value(record):
-            point = metrics.value_at(chart.points_of(record), x)
+            point = chart.value_at_cursor(record)
             return None if point is None else point.value
 
         title = f"{metric.short.removesuffix(' %')}@{chart.cursor_label()}"

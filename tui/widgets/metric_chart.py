@@ -111,6 +111,12 @@ class MetricChart(RunChart):
         """Every x where a shown run has a point: where `left`/`right` take the cursor."""
         return sorted({p.x for s in self.series for p in self.points(s)})
 
+    def value_at_cursor(self, record) -> metrics.Point | None:
+        """The run's point the cursor reads (None: no cursor, or the run never got there)."""
+        if self.cursor_x is None:
+            return None
+        return metrics.value_at(self.points_of(record), self.cursor_x, metrics.span(record, self.x_axis))
+
     def cursor_label(self) -> str:
         """Where the cursor is, in the axis's unit: `2.8` (epochs), `42s`, `3.5m`."""
         if self.cursor_x is None:
@@ -125,7 +131,7 @@ class MetricChart(RunChart):
         if self.cursor_x is None:
             return []
         first = sorted(self.series, key=lambda s: s.record.run_id != self.highlight)  # then in the table's order
-        read = [(s, metrics.value_at(self.points(s), self.cursor_x)) for s in first]
+        read = [(s, self.value_at_cursor(s.record)) for s in first]
         return [(s, p) for s, p in read if p is not None]
 
     # ----- drawing ---------------------------------------------------------------------------
@@ -229,7 +235,7 @@ class MetricChart(RunChart):
         if len(read) > len(self.legend):
             self.legend.append(LegendEntry(" ", "default", f"+{len(read) - len(self.legend)} more"))
         if not read:
-            self.legend = [LegendEntry(" ", "default", "no run has a value here")]
+            self.legend = [LegendEntry(" ", "default", "none here")]
 
     def _draw_groups(self, plt) -> None:
         plt.xlabel("epoch")
