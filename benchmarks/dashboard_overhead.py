@@ -42,7 +42,7 @@ def headless(config: RunConfig) -> float:
     """A runner process with nobody watching."""
     with tempfile.TemporaryDirectory() as runs:
         job = {"runs_dir": runs, "data_dir": None, "jobs": [{"run_id": "bench", "config": config.to_dict()}], "after": []}
-        subprocess.run([sys.executable, "-m", "core.runner"], input=json.dumps(job) + "\n", text=True, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([sys.executable, "-m", "core.execution.runner"], input=json.dumps(job) + "\n", text=True, stdout=subprocess.DEVNULL, check=True)
         return throughput(Path(runs) / "bench" / "events.jsonl")
 
 
@@ -89,7 +89,7 @@ def write_many_runs(runs_dir: Path, runs: int = 20, points: int = 2000) -> None:
     """`runs` finished runs of `points` batch_logged events each (10 epochs), a device sample
     every 10 batches: what a user comparing twenty long runs has in the runs folder."""
     from core.events import BatchLogged, DeviceSampled, EpochEnded, RunFinished, RunStarted
-    from core.store import RunStore
+    from core.runstore.store import RunStore
 
     store, per_epoch = RunStore(runs_dir), points // 10
     for k in range(runs):
@@ -113,7 +113,7 @@ def write_many_runs(runs_dir: Path, runs: int = 20, points: int = 2000) -> None:
 
 async def metric_switch_ms(runs_dir: Path) -> list[float]:
     """Milliseconds from `[` to the left chart's new picture, for every metric in turn (80x24)."""
-    from core import metrics
+    from core.comparison import metrics
     from tui.app import create_app
 
     app = create_app(runs_dir=runs_dir, device_probe=lambda: [("cpu", "cpu")], warm=False)
@@ -140,7 +140,7 @@ def dashboard_round(config: RunConfig, warm: bool = True) -> dict:
 
 
 def one_round(config_json: str, warm: bool) -> None:
-    from core.launcher import lower_thread_priority
+    from core.execution.launcher import lower_thread_priority
 
     lower_thread_priority()
     print(json.dumps(asyncio.run(with_dashboard(RunConfig.from_dict(json.loads(config_json)), warm))))

@@ -26,10 +26,10 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from core.config import RunConfig
-from core.data import resolve_data_dir
-from core.devices import resolve_device
-from core.models import build_model
-from core.trainer import TrainingRun, make_optimizer
+from core.training.data import resolve_data_dir
+from core.training.devices import resolve_device
+from core.training.models import build_model
+from core.training.trainer import TrainingRun, make_optimizer
 
 
 def sync(device: torch.device) -> None:

@@ -77,7 +77,7 @@ def _runner_pids() -> set[int]:
     pids = set()
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"core.runner" in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and b"core.execution.runner" in (entry / "cmdline").read_bytes():
                 pids.add(int(entry.name))
         except OSError:
             pass
@@ -98,7 +98,7 @@ def _kill_runners() -> None:
 def _stored_runs(folder: Path, count: int = 6) -> None:
     from core.config import RunConfig
     from core.events import EpochEnded, RunFinished, RunStarted
-    from core.store import RunStore
+    from core.runstore.store import RunStore
 
     store = RunStore(folder)
     for i in range(count):

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.config import RunConfig
-from core.devices import resolve_device
+from core.training.devices import resolve_device
 from core.events import EpochEnded, RunFailed, RunFinished
-from core.trainer import run_events
+from core.training.trainer import run_events
 
 # SEED.md: test accuracy (%) after each of 5 epochs, as the report printed it (whole percent)
 SEED_LR = {0.01: [98, 99, 99, 99, 99], 0.001: [97, 98, 98, 99, 99], 0.0001: [88, 94, 95, 96, 96]}

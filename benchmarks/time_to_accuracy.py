@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from core.config import RunConfig
-from core.trainer import TrainingRun, evaluate
+from core.training.trainer import TrainingRun, evaluate
 
 
 def sync(device: torch.device) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 MODELS = ("cnn", "mlp")
 DATASETS = ("mnist", "fashion-mnist", "kmnist")
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "step", "cosine", "onecycle")  # see core.schedules
+SCHEDULES = ("constant", "step", "cosine", "onecycle")  # see core.training.schedules
 TRAIN_SET_SIZE = 60_000  # every supported dataset has 60,000 training images
 TEST_SET_SIZE = 10_000  # ... and 10,000 test images
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda|cuda:\d+)$")

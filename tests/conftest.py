@@ -46,9 +46,9 @@ def _no_runner_outlives_its_test(tmp_path):
     """
     import signal
 
-    from core import launcher
-    from core.control import ControlError, runner_of
-    from core.liveness import is_live, process_start_time
+    from core.execution import launcher
+    from core.execution.control import ControlError, runner_of
+    from core.runstore.liveness import is_live, process_start_time
 
     yield
     for runner in launcher.STARTED:

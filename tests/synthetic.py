@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.events import BatchLogged, EpochEnded, RunFailed, RunFinished, RunStarted
-from core.store import RunStore, id_time
+from core.runstore.store import RunStore, id_time
 
 SEED_RUNS = [  # (run id, lr, batch size, accuracy % per epoch)
     ("20261101-090000-a001-cnn-lr0.01-bs64", 0.01, 64, [98.12, 98.71, 98.95, 99.02, 99.10]),
@@ -86,7 +86,7 @@ def write_predictions(run_folder: Path, data_dir: Path, count: int = 200) -> Non
     """Predictions for the first `count` real test digits: right, except every 7th (off by one class)."""
     import torch
 
-    from core.inspect import save_predictions
+    from core.training.inspect import save_predictions
     from torchvision.datasets import MNIST
 
     labels = MNIST(str(data_dir), train=False, download=False).targets[:count]

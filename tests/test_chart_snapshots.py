@@ -14,7 +14,7 @@ import pytest
 
 from core.config import RunConfig
 from core.events import BatchLogged, EpochEnded, RunFinished, RunStarted
-from core.store import RunStore, id_time
+from core.runstore.store import RunStore, id_time
 from tests.test_snapshots import fixed_devices, settled
 from tests.synthetic import write_seed_runs
 from tui.app import create_app

@@ -23,12 +23,12 @@ from textual.containers import Horizontal
 
 from core.config import RunConfig
 from core.events import BatchLogged
-from core.results import RunRecord
-from core.ticks import row_axis
+from core.runstore.results import RunRecord
+from core.comparison.ticks import row_axis
 from tui import palette
 from tui.palette import MARKERS, PALETTE, needs_markers, plot_color, rich_color
-from core.metrics import downsample, smooth
-from core.results import BatchPoint
+from core.comparison.metrics import downsample, smooth
+from core.runstore.results import BatchPoint
 from tui.widgets.metric_chart import MAX_POINTS, GroupSeries, MetricChart
 from tui.widgets.run_chart import Series, legend_name
 from tui.widgets.status_line import clock, eta_seconds, progress_bar
@@ -53,7 +53,7 @@ def test_eta_and_progress():
     assert progress_bar(0.5, 8) == "████░░░░" and clock(3725) == "1:02:05" and clock(62) == "1:02"
 
 
-# ----- the y axis: round ticks on the rows (core.ticks) --------------------------------------
+# ----- the y axis: round ticks on the rows (core.comparison.ticks) --------------------------------------
 @settings(max_examples=300, deadline=None)
 @given(
     lo=st.floats(0, 1e4, allow_nan=False),
@@ -339,7 +339,7 @@ async def test_nothing_is_left_of_the_axis_but_labels_smoothed_or_not():
 
 
 async def test_grouped_accuracy_keeps_a_title_that_fits():
-    from core.groups import group_runs
+    from core.comparison.groups import group_runs
 
     runs = [RunRecord(f"r{seed}", RunConfig(seed=seed)) for seed in (1, 2, 3)]
     for offset, run in zip((0.0, 0.2, -0.3), runs):

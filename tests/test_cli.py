@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from core.checkpoint import load_checkpoint
+from core.training.checkpoint import load_checkpoint
 
 SMALL = ["--train-size", "640", "--test-size", "500", "--epochs", "2", "--log-every", "5", "--lr", "0.01"]
 

@@ -9,9 +9,9 @@ import sys
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
+from core.training.checkpoint import load_checkpoint
 from core.config import RunConfig
-from core.trainer import run_events
+from core.training.trainer import run_events
 
 SMALL = RunConfig(train_size=1280, test_size=1000, epochs=1, log_every=5, lr=0.01)
 

@@ -70,7 +70,7 @@ def test_batch_larger_than_the_training_subset_is_refused():
 
 
 def test_cuda_without_a_gpu_is_refused():
-    from core.devices import resolve_device
+    from core.training.devices import resolve_device
     import torch
 
     if torch.cuda.is_available():

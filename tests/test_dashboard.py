@@ -82,8 +82,11 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
         loss_chart, accuracy_chart = app.query_one("#left-chart"), app.query_one("#right-chart")
         assert [s.record for s in loss_chart.series] == [record] == [s.record for s in accuracy_chart.series]
         assert "training loss" in loss_chart.plt.build() and "●" in accuracy_chart.plt.build()
-        log_text = "\n".join(str(line.text) for line in app.query_one("#log").lines)
-        assert "[1, 2] loss: " in log_text and "epoch 2: test accuracy" in log_text
+        def log_text() -> str:
+            return "\n".join(str(line.text) for line in app.query_one("#log").lines)
+
+        await wait_for(pilot, lambda: "epoch 2: test accuracy" in log_text(), timeout=5)  # the pane is written every 2 s
+        assert "[1, 2] loss: " in log_text()
 
 
 async def test_a_second_start_queues_and_stop_ends_the_run_as_stopped(runs_dir):

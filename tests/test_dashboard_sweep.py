@@ -6,7 +6,7 @@ import csv
 
 from textual.widgets import DataTable, Input, Static
 
-from core.sweep import expand_grid
+from core.comparison.sweep import expand_grid
 from tests.test_dashboard import FAST, fill, make_app, table, wait_for
 
 

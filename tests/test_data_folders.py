@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.data import DataError, load_split
+from core.training.data import DataError, load_split
 
 REPO = Path(__file__).resolve().parents[1]
 BASES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -29,7 +29,7 @@ NO_SERVER = "http://127.0.0.1:9/"  # refused at once: no test waits on a network
 LOAD_BOTH_SPLITS = """
 import json, sys, torch
 from pathlib import Path
-from core.data import load_split
+from core.training.data import load_split
 out = {}
 for name, train in (("train", True), ("test", False)):
     split = load_split("mnist", Path(sys.argv[1]), train, torch.device("cpu"))
@@ -41,7 +41,7 @@ DOWNLOAD_WITHOUT_SERVER = f"""
 import sys, torch
 from pathlib import Path
 from torchvision.datasets import MNIST
-from core.data import DataError, load_split
+from core.training.data import DataError, load_split
 MNIST.mirrors = [{NO_SERVER!r}]
 try:
     load_split("mnist", Path(sys.argv[1]), False, torch.device("cpu"))

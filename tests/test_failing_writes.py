@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from core.checkpoint import SaveError, save_checkpoint
+from core.training.checkpoint import SaveError, save_checkpoint
 from core.config import RunConfig
-from core.models import build_model
-from core.trainer import make_optimizer
+from core.training.models import build_model
+from core.training.trainer import make_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_TUI = [sys.executable, "-m", "tui"]
@@ -114,7 +114,7 @@ DAMAGES = {  # name: (how the file is damaged, the model the run trains, what th
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_a_damaged_checkpoint_is_refused_in_one_line_saying_what_does_not_fit(sound_checkpoint, tmp_path, damage):
-    from core.trainer import run_events
+    from core.training.trainer import run_events
 
     change, model, expected = DAMAGES[damage]
     path = _damage(sound_checkpoint, tmp_path / "damaged.pt", change)
@@ -141,9 +141,9 @@ def _exported_row(runs_dir: Path) -> dict:
     import csv
     import io
 
-    from core.export import csv_text
-    from core.results import load_records
-    from core.store import RunStore
+    from core.comparison.export import csv_text
+    from core.runstore.results import load_records
+    from core.runstore.store import RunStore
 
     records, _ = load_records(RunStore(runs_dir))
     (row,) = csv.DictReader(io.StringIO(csv_text(records)))
@@ -176,8 +176,8 @@ def test_a_broken_tensorboard_names_itself_and_the_fix_and_the_run_keeps_its_fac
 def test_a_run_that_fails_before_it_starts_still_records_its_device_and_torch(sound_checkpoint, tmp_path, runs_dir):
     import torch
 
-    from core.session import recorded_run
-    from core.store import RunStore
+    from core.execution.session import recorded_run
+    from core.runstore.store import RunStore
 
     path = _damage(sound_checkpoint, tmp_path / "damaged.pt", DAMAGES["a missing tensor"][0])
     config = RunConfig(resume=str(path), train_size=1000, test_size=500)

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input
 
 from core.config import RunConfig
 from core.events import BatchLogged, RunFinished
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run, write_seed_runs
 from tests.test_dashboard import cpu_only

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Input, Select
 
 from core.config import RunConfig
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run
 from tui.app import create_app

@@ -13,12 +13,12 @@ import sys
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint
+from core.training.checkpoint import load_checkpoint
 from core.config import RunConfig
 from core.events import RunFailed, RunFinished
-from core.results import RunRecord
-from core.store import RunStore, read_run
-from core.trainer import run_events
+from core.runstore.results import RunRecord
+from core.runstore.store import RunStore, read_run
+from core.training.trainer import run_events
 from tests.test_dashboard import make_app, wait_for
 
 pytestmark = [
@@ -99,7 +99,7 @@ def test_a_checkpoint_written_on_cuda_resumes_on_cpu_and_back(data_dir, tmp_path
 def test_the_device_panel_and_show_name_the_gpu_and_its_memory(runs_dir, data_dir):
     from rich.console import Console
 
-    from core.session import recorded_run
+    from core.execution.session import recorded_run
     from tui.device_info import device_report
 
     list(recorded_run(ONE_EPOCH.with_values(device="cuda"), "20260101-000000-000-0000abcd-gpu", store=RunStore(runs_dir), data_dir=data_dir))

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from textual.widgets import Input, Static
 
-from core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.config import RunConfig
-from core.data import DataError, load_split
+from core.training.data import DataError, load_split
 from core.events import EpochEnded, RunFailed, RunStarted
-from core.export import ExportRefused, csv_text, write_csv
-from core.results import load_records
-from core.store import RunStore, new_run_id, read_run
+from core.comparison.export import ExportRefused, csv_text, write_csv
+from core.runstore.results import load_records
+from core.runstore.store import RunStore, new_run_id, read_run
 from tests.synthetic import SEED_RUNS, write_seed_runs
 from tests.test_dashboard import make_app, table, wait_for
 from tui import cli as cli_module
@@ -145,8 +145,8 @@ async def test_a_bad_line_appended_while_the_dashboard_watches_is_skipped(runs_d
 def test_a_checkpoint_claiming_a_million_epochs_is_refused(tmp_path):
     import torch
 
-    from core.models import build_model
-    from core.trainer import make_optimizer
+    from core.training.models import build_model
+    from core.training.trainer import make_optimizer
 
     config = RunConfig()
     model = build_model("cnn")
@@ -247,8 +247,8 @@ def test_kill_9_during_epoch_3_leaves_epoch_2_that_resumes_at_its_accuracy(runs_
 
 
 def test_a_disk_too_full_for_the_checkpoint_says_so_before_writing(tmp_path, monkeypatch):
-    from core.models import build_model
-    from core.trainer import make_optimizer
+    from core.training.models import build_model
+    from core.training.trainer import make_optimizer
 
     config = RunConfig()
     model = build_model("mlp")

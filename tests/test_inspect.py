@@ -12,11 +12,11 @@ import torch
 
 from core.config import RunConfig
 from core.events import EpochEnded
-from core.inspect import confusion_matrix, load_predictions, load_test_images, per_class_accuracy
-from core.models import build_model, parameter_count
-from core.session import recorded_run
-from core.store import RunStore
-from core.summary import summarize
+from core.training.inspect import confusion_matrix, load_predictions, load_test_images, per_class_accuracy
+from core.training.models import build_model, parameter_count
+from core.execution.session import recorded_run
+from core.runstore.store import RunStore
+from core.training.summary import summarize
 from tests.synthetic import write_predictions, write_seed_runs
 from tui.app import create_app
 from tui.renderables import digit_text
@@ -115,8 +115,8 @@ def test_tensorboard_files_are_readable_by_tensorboard(trained_run):
 def test_the_device_panel_on_a_cpu(trained_run):
     from rich.console import Console
 
-    from core.results import RunRecord
-    from core.store import read_run
+    from core.runstore.results import RunRecord
+    from core.runstore.store import read_run
     from tui.device_info import device_report
 
     _, folder, _ = trained_run

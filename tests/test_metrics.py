@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from core import metrics
+from core.comparison import metrics
 from core.config import RunConfig
 from core.events import BatchLogged, DeviceSampled, EpochEnded, RunFinished, RunStarted
-from core.store import RunStore, id_time
+from core.runstore.store import RunStore, id_time
 from tests.test_snapshots import fixed_devices
 from tests.waiting import wait_for
 from tui.app import create_app
@@ -237,7 +237,7 @@ async def test_a_headless_runs_system_metrics_chart_from_its_log(tmp_path, data_
 
 
 def test_a_device_samples_epoch_is_interpolated_between_logged_batches():
-    from core.results import RunRecord
+    from core.runstore.results import RunRecord
 
     record = RunRecord("r", RunConfig())
     for event in (BatchLogged("r", 1, 100, 100, 1.0, 1000.0, 10.0, 0.1), BatchLogged("r", 1, 200, 200, 0.9, 1000.0, 20.0, 0.1)):
@@ -276,7 +276,7 @@ def test_values_read_at_the_cursor_are_written_in_their_unit():
 def test_a_run_that_logged_no_batch_still_has_its_training_loss_per_epoch():
     """Fewer batches an epoch than `log_every` (50 at batch 64 on 3,200 images, logged every 100):
     the epochs' mean training loss is its training loss curve, and the cursor reads it."""
-    from core.results import RunRecord
+    from core.runstore.results import RunRecord
 
     record = RunRecord("r", RunConfig())
     record.apply(RunStarted("r", RunConfig().to_dict(), "cpu", "cpu", 1, 3200, 1000, 50, 0.0))
@@ -288,7 +288,7 @@ def test_a_run_that_logged_no_batch_still_has_its_training_loss_per_epoch():
 
 
 def test_the_cursor_at_a_runs_end_reads_its_last_point_and_past_it_nothing():
-    from core.results import RunRecord
+    from core.runstore.results import RunRecord
 
     record = RunRecord("r", RunConfig())
     record.batches_per_epoch = 10

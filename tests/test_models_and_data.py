@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from core.data import DataError, batch_indices, load_split, resolve_data_dir
-from core.models import build_model, parameter_count
+from core.training.data import DataError, batch_indices, load_split, resolve_data_dir
+from core.training.models import build_model, parameter_count
 
 
 def test_cnn_has_the_seeds_layer_shapes():

@@ -15,9 +15,9 @@ import pytest
 
 from core.config import RunConfig
 from core.events import RunFailed
-from core.export import csv_text
-from core.results import load_records
-from core.store import RunStore
+from core.comparison.export import csv_text
+from core.runstore.results import load_records
+from core.runstore.store import RunStore
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run
 from tui.app import create_app

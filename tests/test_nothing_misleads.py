@@ -19,7 +19,7 @@ import pytest
 
 from core.config import RunConfig
 from core.events import BatchLogged
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.screen_text import contrast, line_backgrounds, screen_lines, styled_text, svg_lines
 from tests.synthetic import SEED_RUNS, _write, write_repeated_runs, write_run, write_seed_runs
 from tests.test_chart_snapshots import DIVERGING, FAILED, LOW, TWELVE, write_runs

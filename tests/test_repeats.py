@@ -11,12 +11,12 @@ import sys
 import pytest
 
 from core.config import FIELD_NAMES
-from core.export import csv_text, parse_run_row, run_values
-from core.groups import Spread, group_runs
-from core.report import outside, reproduce_configs
-from core.results import load_records
-from core.store import RunStore
-from core.sweep import expand_grid
+from core.comparison.export import csv_text, parse_run_row, run_values
+from core.comparison.groups import Spread, group_runs
+from core.comparison.report import outside, reproduce_configs
+from core.runstore.results import load_records
+from core.runstore.store import RunStore
+from core.comparison.sweep import expand_grid
 from tests.numbers import assert_spread
 
 CLI = [sys.executable, "-m", "tui"]

@@ -1,4 +1,4 @@
-"""The filter `/` reads (core.run_filter): words, each kind of condition, and a message, not a crash,
+"""The filter `/` reads (core.comparison.run_filter): words, each kind of condition, and a message, not a crash,
 for every term it cannot read. Records made in memory: no runs folder, no training."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.config import RunConfig
-from core.results import RunRecord
-from core.run_filter import FilterError, parse_filter
+from core.runstore.results import RunRecord
+from core.comparison.run_filter import FilterError, parse_filter
 
 pytestmark = pytest.mark.timeout(30)
 

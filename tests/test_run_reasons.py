@@ -10,9 +10,9 @@ import pytest
 
 from core.config import RunConfig
 from core.events import BatchLogged, RunStarted, RunStopped
-from core.follow import RunUpdate, fold
-from core.results import RunRecord, load_records
-from core.store import RUNNER_LOG, RunStore, read_run
+from core.runstore.follow import RunUpdate, fold
+from core.runstore.results import RunRecord, load_records
+from core.runstore.store import RUNNER_LOG, RunStore, read_run
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run, write_seed_runs
 from tui.app import create_app

@@ -10,12 +10,12 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.checkpoint import load_checkpoint
+from core.training.checkpoint import load_checkpoint
 from core.config import ConfigError, RunConfig, parse_config
 from core.events import RunFailed
-from core.results import load_records
-from core.session import recorded_run
-from core.store import RunStore, StoreError, read_events, read_run
+from core.runstore.results import load_records
+from core.execution.session import recorded_run
+from core.runstore.store import RunStore, StoreError, read_events, read_run
 from tests.synthetic import write_seed_runs
 
 CLI = [sys.executable, "-m", "tui"]
@@ -55,9 +55,9 @@ def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):
     target = tmp_path / "checkpoint.pt"
     writer = (
         "import os, sys, time, torch\n"
-        "from core.checkpoint import save_checkpoint\n"
-        "from core.models import build_model\n"
-        "from core.trainer import make_optimizer\n"
+        "from core.training.checkpoint import save_checkpoint\n"
+        "from core.training.models import build_model\n"
+        "from core.training.trainer import make_optimizer\n"
         "from core.config import RunConfig\n"
         "config = RunConfig(); model = build_model('cnn'); optimizer = make_optimizer(model, config)\n"
         "real_fsync = os.fsync\n"
@@ -133,10 +133,10 @@ def test_an_unwritable_runs_folder_fails_the_run_with_what_to_do(tmp_path):
 
 
 def test_a_full_disk_mid_run_fails_it_with_the_reason(tmp_path, monkeypatch, data_dir):
-    import core.store
+    import core.runstore.store
 
     calls = {"n": 0}
-    real_append = core.store.RunWriter.append
+    real_append = core.runstore.store.RunWriter.append
 
     def append(self, event):
         calls["n"] += 1
@@ -144,7 +144,7 @@ def test_a_full_disk_mid_run_fails_it_with_the_reason(tmp_path, monkeypatch, dat
             raise OSError(28, "No space left on device")
         real_append(self, event)
 
-    monkeypatch.setattr(core.store.RunWriter, "append", append)
+    monkeypatch.setattr(core.runstore.store.RunWriter, "append", append)
     config = RunConfig(train_size=640, test_size=100, log_every=2, epochs=1)
     events = list(recorded_run(config, "full", store=RunStore(tmp_path), data_dir=data_dir))
     assert events[-1].kind == "run_failed" and "no space left on the disk" in events[-1].message and "free some space" in events[-1].message

@@ -17,13 +17,13 @@ import time
 import pytest
 
 from core.config import RunConfig
-from core.control import ControlError, request_stop
+from core.execution.control import ControlError, request_stop
 from core.events import BatchLogged, RunStarted
-from core.follow import fold, poll_runs
-from core.results import RunRecord
-from core.runner import JobError, parse_job
-from core.liveness import this_process
-from core.store import RunStore
+from core.runstore.follow import fold, poll_runs
+from core.runstore.results import RunRecord
+from core.execution.runner import JobError, parse_job
+from core.runstore.liveness import this_process
+from core.runstore.store import RunStore
 from tests.test_dashboard import make_app, start, table, wait_for
 from tests.waiting import wait_until
 

@@ -7,8 +7,8 @@ import torch
 
 from core.config import RunConfig
 from core.events import BatchLogged
-from core.schedules import lr_at
-from core.trainer import run_events
+from core.training.schedules import lr_at
+from core.training.trainer import run_events
 
 
 def test_constant_is_the_seeds():

@@ -24,9 +24,9 @@ import pytest
 
 from core.config import RunConfig
 from core.events import EpochEnded, RunFinished, RunStarted
-from core.liveness import RUNNER_FILE, STALE_AFTER_S, is_live
-from core.results import load_records
-from core.store import RunStore, StoreError, new_run_id, read_run
+from core.runstore.liveness import RUNNER_FILE, STALE_AFTER_S, is_live
+from core.runstore.results import load_records
+from core.runstore.store import RunStore, StoreError, new_run_id, read_run
 from tests.test_dashboard import make_app, table, wait_for
 from tests.waiting import wait_until
 
@@ -110,7 +110,7 @@ DASHBOARD_AS_A_USER = """
 import asyncio, json, sys, time
 from core.config import RunConfig
 from core.events import RunStarted
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.test_dashboard import make_app, wait_for
 
 async def main(runs_dir):
@@ -219,7 +219,7 @@ def test_a_writer_that_cannot_lock_says_so_and_a_folder_it_cannot_make_is_not_le
     assert is_live(writer.folder)  # its runner (this process) is alive
     writer.close()
     assert not is_live(writer.folder)  # closed: runner.json says it ended
-    monkeypatch.setattr("core.store.atomic_write", _raises(errno.EDQUOT))
+    monkeypatch.setattr("core.runstore.store.atomic_write", _raises(errno.EDQUOT))
     with pytest.raises(StoreError, match="disk quota exceeded"):
         RunStore(runs_dir).create("20260101-000002-000-00000002-quota", RunConfig())
     assert not (runs_dir / "20260101-000002-000-00000002-quota").exists()

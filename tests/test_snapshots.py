@@ -13,7 +13,7 @@ import pytest
 
 from core.config import RunConfig
 from core.events import BatchLogged
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.synthetic import SEED_RUNS, _write, write_repeated_runs, write_run, write_seed_runs
 from tui.app import create_app
 

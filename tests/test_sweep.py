@@ -10,10 +10,10 @@ import threading
 import pytest
 
 from core.config import ConfigError, RunConfig
-from core.results import RunRecord, load_records
-from core.session import recorded_run
-from core.store import RunStore
-from core.sweep import comparison_table, expand_grid, grid_size, parse_devices, run_sweep, split_values
+from core.runstore.results import RunRecord, load_records
+from core.execution.session import recorded_run
+from core.runstore.store import RunStore
+from core.comparison.sweep import comparison_table, expand_grid, grid_size, parse_devices, run_sweep, split_values
 
 
 def test_the_grid_is_every_combination_lr_outermost():

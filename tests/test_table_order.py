@@ -10,7 +10,7 @@ import time
 
 from core.config import RunConfig
 from core.events import BatchLogged, EpochEnded, RunFinished
-from core.store import RunStore
+from core.runstore.store import RunStore
 from tests.screen_text import line_backgrounds, screen_lines, svg_lines
 from tests.synthetic import SEED_RUNS, _write, write_run, write_seed_runs
 from tui.app import create_app

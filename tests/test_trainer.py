@@ -5,10 +5,10 @@ import threading
 import pytest
 import torch
 
-from core.checkpoint import CheckpointError, load_checkpoint
+from core.training.checkpoint import CheckpointError, load_checkpoint
 from core.config import RunConfig
 from core.events import BatchLogged, EpochEnded, RunFailed, RunFinished, RunStarted, RunStopped
-from core.trainer import run_events
+from core.training.trainer import run_events
 
 SMALL = RunConfig(train_size=1280, test_size=500, epochs=1, log_every=5, lr=0.01)
 
@@ -96,7 +96,7 @@ def test_missing_data_is_a_failed_run_not_a_crash(tmp_path, monkeypatch):
 
 
 def test_out_of_memory_is_reported_with_a_suggestion(data_dir, monkeypatch):
-    import core.trainer as trainer
+    import core.training.trainer as trainer
 
     def exploding_forward(self, x):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

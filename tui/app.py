@@ -1,6 +1,6 @@
 """The dashboard: a run form, two live charts of any logged metric, the results table and a status line.
 
-It never trains: core.dispatch hands each run to a runner process (core.runner), and every run,
+It never trains: core.execution.dispatch hands each run to a runner process (core.execution.runner), and every run,
 its own or a headless one, reaches the screen the same way, through the run store (tui.watcher).
 Nothing here imports torch: the first frame does not wait for it, and no CUDA context is made.
 """
@@ -18,10 +18,10 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from core.config import RunConfig
-from core.dispatch import Dispatcher
-from core.launcher import lower_thread_priority
-from core.results import RunRecord
-from core.store import RunStore, resolve_runs_dir
+from core.execution.dispatch import Dispatcher
+from core.execution.launcher import lower_thread_priority
+from core.runstore.results import RunRecord
+from core.runstore.store import RunStore, resolve_runs_dir
 from tui.chart_actions import ChartActions
 from tui.commands import binding_commands, reproduce_command
 from tui.filter_actions import FilterActions

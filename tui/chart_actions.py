@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 
-from core import metrics
-from core.columns import Column
+from core.comparison import metrics
+from core.comparison.columns import Column
 from tui.widgets.metric_chart import MetricChart
 
 

@@ -170,8 +170,8 @@ def _as_typed(argument: str) -> str:
 
 
 def _stored_records(args: argparse.Namespace):
-    from core.results import load_records
-    from core.store import RunStore, StoreError, resolve_runs_dir
+    from core.runstore.results import load_records
+    from core.runstore.store import RunStore, StoreError, resolve_runs_dir
 
     store = RunStore(resolve_runs_dir(args.runs_dir))
     if not store.root.is_dir():
@@ -190,7 +190,7 @@ def runs_command(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from core.columns import STATUS_STYLE
+    from core.comparison.columns import STATUS_STYLE
     from tui.renderables import print_table
 
     store, records = _stored_records(args)
@@ -224,11 +224,11 @@ def show_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from core.data import DataError
-    from core.inspect import confusion_matrix, find_run, load_predictions, load_test_images, per_class_accuracy
-    from core.results import RunRecord
-    from core.store import RunStore, resolve_runs_dir
-    from core.summary import summarize
+    from core.training.data import DataError
+    from core.training.inspect import confusion_matrix, find_run, load_predictions, load_test_images, per_class_accuracy
+    from core.runstore.results import RunRecord
+    from core.runstore.store import RunStore, resolve_runs_dir
+    from core.training.summary import summarize
     from tui.renderables import config_table, confusion_table, digit_card, epochs_table, print_table, summary_table
 
     console = Console()
@@ -275,7 +275,7 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from core.export import ExportRefused, csv_text, export_target, write_csv
+    from core.comparison.export import ExportRefused, csv_text, export_target, write_csv
 
     if not args.path.strip():
         raise UsageError("PATH: give a file name, or - for standard output")
@@ -309,7 +309,7 @@ def export_command(args: argparse.Namespace) -> int:
         print(f"mnist-tui: error: cannot write {args.path}: {problem.strerror or problem}", file=sys.stderr)
         return EXIT_FAILED
     if args.groups:
-        from core.groups import group_runs
+        from core.comparison.groups import group_runs
 
         print(f"wrote {len(group_runs(records))} configuration(s) of {len(records)} run(s) to {path}")
     else:
@@ -334,7 +334,7 @@ def _print(line: str) -> None:
 
 def _stop_signals():
     """SIGINT, SIGTERM and SIGHUP stop after the current batch (a second Ctrl+C aborts); SIGUSR1 is `x` in a dashboard."""
-    from core.runner import StopSignals
+    from core.execution.runner import StopSignals
 
     return StopSignals(announce=lambda text: print(text, file=sys.stderr, flush=True))
 
@@ -348,7 +348,7 @@ def _exit_code(signals, ended: list[str]) -> int:
 
 
 def _check_device(device: str) -> None:
-    from core.devices import resolve_device  # imports torch: only now that we train
+    from core.training.devices import resolve_device  # imports torch: only now that we train
 
     try:
         resolve_device(device)
@@ -359,8 +359,8 @@ def _check_device(device: str) -> None:
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _check_device(config.device)
-    from core.runner import run_job
-    from core.store import RunStore, new_run_id, resolve_runs_dir
+    from core.execution.runner import run_job
+    from core.runstore.store import RunStore, new_run_id, resolve_runs_dir
 
     signals = _stop_signals()
     ended: list[str] = []
@@ -379,7 +379,7 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
-    from core.sweep import expand_grid, new_sweep_id
+    from core.comparison.sweep import expand_grid, new_sweep_id
 
     values = {field: getattr(args, field) for field in _FLAG_FOR_FIELD if getattr(args, field, None) is not None}
     try:
@@ -392,8 +392,8 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def _devices_for(args: argparse.Namespace, configs: list[RunConfig]) -> list[str]:
-    from core.devices import available_devices
-    from core.sweep import parse_devices
+    from core.training.devices import available_devices
+    from core.comparison.sweep import parse_devices
 
     if args.devices:
         try:
@@ -408,8 +408,8 @@ def _devices_for(args: argparse.Namespace, configs: list[RunConfig]) -> list[str
 
 
 def reproduce_command(args: argparse.Namespace) -> int:
-    from core.report import MARK_NOTE, new_reproduce_id, reproduce_configs, report_tables
-    from core.sweep import split_values
+    from core.comparison.report import MARK_NOTE, new_reproduce_id, reproduce_configs, report_tables
+    from core.comparison.sweep import split_values
 
     values = {field: getattr(args, field) for field in ("train_size", "test_size", "device", "model") if getattr(args, field, None) is not None}
     epochs = int(_parse_flag("epochs", args.epochs))
@@ -440,8 +440,8 @@ def _parse_flag(field: str, text: str):
 
 
 def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
-    from core.groups import has_repeats
-    from core.sweep import best_run, comparison_table, group_table
+    from core.comparison.groups import has_repeats
+    from core.comparison.sweep import best_run, comparison_table, group_table
 
     records, code = _train_all(args, configs, devices)
     if not args.json:
@@ -478,11 +478,11 @@ def _print_rows(title: str, header: list[str], rows: list[list[str]], notes: lis
 
 def _train_all(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]):
     """Train every config (one runner per device slot), printing progress; (records, exit code)."""
-    from core.launcher import runner_events
-    from core.results import RunRecord
-    from core.session import recorded_run
-    from core.store import RunStore, resolve_runs_dir
-    from core.sweep import run_sweep
+    from core.execution.launcher import runner_events
+    from core.runstore.results import RunRecord
+    from core.execution.session import recorded_run
+    from core.runstore.store import RunStore, resolve_runs_dir
+    from core.comparison.sweep import run_sweep
 
     signals = _stop_signals()
     cancel = signals.current

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from core.results import RunRecord
+from core.runstore.results import RunRecord
 
 
 def _bytes(value: int | None) -> str:

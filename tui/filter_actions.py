@@ -1,12 +1,12 @@
-"""`/`: which runs are in view, by what the user typed (core.run_filter). The table, charts, pivot
+"""`/`: which runs are in view, by what the user typed (core.comparison.run_filter). The table, charts, pivot
 and export all follow `visible_records()`, which asks `filtered()`; the status line says the filter."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
-from core.results import RunRecord
-from core.run_filter import RunFilter
+from core.runstore.results import RunRecord
+from core.comparison.run_filter import RunFilter
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.results_table import ResultsTable
 

@@ -4,7 +4,7 @@ new runs, new events, ended runs and vanished folders (read by tui.watcher in a 
 from __future__ import annotations
 
 from core.events import RunFailed, RunStopped
-from core.follow import fold
+from core.runstore.follow import fold
 from tui.palette import rich_color
 from tui.watcher import HistoryLoaded, RunsChanged, ending_line, log_lines
 

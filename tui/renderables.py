@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from core.results import RunRecord
+from core.runstore.results import RunRecord
 
 
 def digit_text(image: list[list[int]]) -> Text:

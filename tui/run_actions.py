@@ -7,8 +7,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from core.config import ConfigError
-from core.control import ControlError
-from core.store import StoreError
+from core.execution.control import ControlError
+from core.runstore.store import StoreError
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_form import RunForm
 
@@ -92,8 +92,8 @@ class RunActions:
     def action_reproduce(self) -> None:
         """Queue the report's two sweeps: the seeds (when the form lists several; else 1,2,3), epochs,
         subsets and device come from the form; `p` then shows its tables beside ours."""
-        from core.report import new_reproduce_id, reproduce_configs
-        from core.sweep import split_values
+        from core.comparison.report import new_reproduce_id, reproduce_configs
+        from core.comparison.sweep import split_values
 
         values = self.query_one("#form", RunForm).values()
         devices = values["device"].split(",")  # several: the form's "all GPUs, in parallel"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.results import RunRecord
+from core.runstore.results import RunRecord
 
 
 def training_now(records: dict[str, RunRecord], own: str | None) -> RunRecord | None:

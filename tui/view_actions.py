@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from core.groups import group_runs
+from core.comparison.groups import group_runs
 from tui.palette import plot_color
 from tui.widgets.metric_chart import GroupSeries
 from tui.widgets.results_table import ResultsTable
@@ -82,7 +82,7 @@ class ViewActions:
 
     def action_export(self) -> None:
         """The runs shown, in the table's order: each a full record, or (groups) one row per configuration."""
-        from core.export import write_csv
+        from core.comparison.export import write_csv
         from tui.widgets.export_dialog import ExportDialog, default_export_name
 
         table = self.query_one("#table", ResultsTable)

@@ -1,6 +1,6 @@
 """The dashboard's one way in for events: the runs folder, read in a thread several times a second.
 
-A thin shell around core.follow: the thread gets a copy of what to follow (offsets, configs,
+A thin shell around core.runstore.follow: the thread gets a copy of what to follow (offsets, configs,
 runners), reads, and posts what changed; records are only touched on the UI thread.
 """
 
@@ -14,11 +14,11 @@ from rich.text import Text
 from textual.app import App
 from textual.message import Message
 
-from core.columns import status_style
+from core.comparison.columns import status_style
 from core.events import Event, RunFailed, RunStarted, RunStopped, format_line
-from core.follow import RunUpdate, poll_runs
-from core.results import RunRecord, load_records
-from core.store import RunStore
+from core.runstore.follow import RunUpdate, poll_runs
+from core.runstore.results import RunRecord, load_records
+from core.runstore.store import RunStore
 
 WATCH_INTERVAL_S = 0.2  # read + one UI tick (0.25 s) stays under half a second from write to screen
 

@@ -1,4 +1,4 @@
-"""`/`: one line at the bottom to type a filter in (core.run_filter's grammar); under it, while
+"""`/`: one line at the bottom to type a filter in (core.comparison.run_filter's grammar); under it, while
 what was typed cannot be read, why. `enter` applies it, `esc` leaves it as it was."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from core.run_filter import FilterError, RunFilter, parse_filter
+from core.comparison.run_filter import FilterError, RunFilter, parse_filter
 
 EXAMPLE = 'e.g. lr<0.01 bs=64 status:failed model:mlp acc>98 "a name"'
-# For `?`: the line's keys and, in short, what it reads (core.run_filter has the whole grammar).
+# For `?`: the line's keys and, in short, what it reads (core.comparison.run_filter has the whole grammar).
 FILTER_KEYS = [
     ("enter", "apply the filter (blank: every run); one that cannot be read is explained under the line"),
     ("esc", "close the line, the filter unchanged (on the table, esc clears the filter)"),

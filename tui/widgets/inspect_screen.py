@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane, Tabs
 
-from core.columns import status_style
-from core.results import RunRecord
+from core.comparison.columns import status_style
+from core.runstore.results import RunRecord
 from tui.renderables import confusion_table, digit_card, summary_table
 
 CARD_WIDTH, CARD_HEIGHT = 30, 16  # a 28x14 digit, its caption, and a gap
@@ -34,7 +34,7 @@ class _Gallery(Static, can_focus=True):
 class Inspection:
     """What the worker read: plain data the screen can draw without torch calls of its own."""
 
-    predictions: dict[int, Any]  # epoch -> core.inspect.Predictions
+    predictions: dict[int, Any]  # epoch -> core.training.inspect.Predictions
     images: Any | None  # uint8 tensor N x 28 x 28, or None when the data files are missing
     image_problem: str
     summary: tuple[list, int]
@@ -105,9 +105,9 @@ class InspectScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="inspect")
     def _load(self) -> None:
-        from core.data import DataError
-        from core.inspect import load_predictions, load_test_images
-        from core.summary import summarize
+        from core.training.data import DataError
+        from core.training.inspect import load_predictions, load_test_images
+        from core.training.summary import summarize
 
         predictions = load_predictions(self.run_dir)
         images, problem = None, ""
@@ -165,7 +165,7 @@ class InspectScreen(Screen):
             f" · epoch {self.epoch} of {epochs[0]}..{epochs[-1]} · "
             f"test accuracy {chosen.accuracy * 100:.2f}% · {len(chosen.wrong())} wrong of {len(chosen.labels):,}",
         ))
-        from core.inspect import confusion_matrix, per_class_accuracy
+        from core.training.inspect import confusion_matrix, per_class_accuracy
 
         matrix = confusion_matrix(chosen)
         self.query_one("#confusion", Static).update(confusion_table(matrix, per_class_accuracy(matrix), self.epoch))

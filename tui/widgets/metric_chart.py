@@ -1,4 +1,4 @@
-"""A live chart of any metric the runs log (core.metrics), one line per run.
+"""A live chart of any metric the runs log (core.comparison.metrics), one line per run.
 
 `[` and `]` switch the left and right chart's metric, `t` the x axis (epochs or wall time), `v`
 puts a cursor on both charts whose values are listed over the canvas, and the run under the
@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core import metrics
-from core.groups import RunGroup
+from core.comparison import metrics
+from core.comparison.groups import RunGroup
 from tui.palette import dim_color
 from tui.widgets.run_chart import LegendEntry, RunChart, Series
 

@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from core.report import comparison_sections, ended_early
-from core.results import RunRecord
+from core.comparison.report import comparison_sections, ended_early
+from core.runstore.results import RunRecord
 
 
 class PivotScreen(ModalScreen[None]):

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from core.columns import Column, cell_text, columns_for, group_columns_for, sort_value, status_style
-from core.groups import RunGroup, group_runs
-from core.results import RunRecord
+from core.comparison.columns import Column, cell_text, columns_for, group_columns_for, sort_value, status_style
+from core.comparison.groups import RunGroup, group_runs
+from core.runstore.results import RunRecord
 from tui.palette import run_mark
 
 CLOCK_INTERVAL_S = 1.0  # a live row whose only change is its time is redrawn at most this often

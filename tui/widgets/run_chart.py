@@ -1,6 +1,6 @@
 """The base of the live charts: a plotext plot that redraws at most a few times a second.
 
-plotext picks neither ticks nor legend here. The y ticks come from core.ticks: round values on a
+plotext picks neither ticks nor legend here. The y ticks come from core.comparison.ticks: round values on a
 grid of the plot's own rows, each label on the row of its value (plotext's own ticks drop labels
 when there are more than rows, and every label below a dropped one then sits a row off). The
 legend is drawn over plotext's picture by cell width, so names with wide characters (CJK, emoji)
@@ -19,8 +19,8 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from core.results import RunRecord
-from core.ticks import Axis, row_axis, spaced_ticks
+from core.runstore.results import RunRecord
+from core.comparison.ticks import Axis, row_axis, spaced_ticks
 from tui.palette import NO_COLOR, marker_of, needs_markers
 
 REDRAW_INTERVAL_S = 2.0  # at most one redraw every 2 s, however fast events arrive (each costs ~0.7% of a core a second: plotext, ANSI parsing, paint); keys redraw at once
@@ -131,7 +131,7 @@ class RunChart(PlotextPlot):
         return marker_of(color) if self.markers else default
 
     def y_axis(self, plt, lo: float, hi: float, *, subrows: int = 1, **bounds) -> Axis:
-        """Round ticks on the plot's rows (core.ticks), told to plotext so it picks none itself.
+        """Round ticks on the plot's rows (core.comparison.ticks), told to plotext so it picks none itself.
         `subrows`: dot rows per cell row of the markers drawn (braille 4, one-cell markers 1)."""
         self.axis = row_axis(lo, hi, self.canvas_rows, **bounds)
         if self.axis.rows > 1:

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, check_resume_path, parse_field
-from core.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
+from core.comparison.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
 
 # (field, label, choices or None for a text input). Learning rate and batch size take
 # comma-separated lists, and model/optimizer/schedule offer "sweep all": more than one value
@@ -167,7 +167,7 @@ class RunForm(VerticalScroll):
         return wanted if any(spec == wanted for _, spec in self._devices_options()) else "auto"
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
-        """(label, spec) pairs from core.devices, e.g. ("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0")."""
+        """(label, spec) pairs from core.training.devices, e.g. ("cuda:0 NVIDIA H100 80GB HBM3", "cuda:0")."""
         self._devices = devices
         if not self._built:
             return  # the select is built with them

@@ -8,8 +8,8 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from core.columns import status_style
-from core.results import RunRecord
+from core.comparison.columns import status_style
+from core.runstore.results import RunRecord
 from tui.palette import needs_markers, run_mark
 
 BAR_WIDTH = 8

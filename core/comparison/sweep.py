@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Mapping
 
 from core.config import ConfigError, RunConfig, parse_config, parse_field
 from core.events import Event
-from core.groups import group_runs
-from core.results import RunRecord
+from core.comparison.groups import group_runs
+from core.runstore.results import RunRecord
 
 # May hold comma lists; seed first, so `--seed 1,2` runs the whole grid once, then again.
 SWEEP_FIELDS = ("seed", "lr", "batch_size", "optimizer", "model", "schedule")
@@ -43,8 +43,8 @@ def split_values(field: str, text: str) -> list[str]:
 
 
 def new_sweep_id(now: float | None = None) -> str:
-    """`sweep-YYYYmmdd-HHMMSS`, in UTC (as run ids: core.store.utc_stamp)."""
-    from core.store import utc_stamp
+    """`sweep-YYYYmmdd-HHMMSS`, in UTC (as run ids: core.runstore.store.utc_stamp)."""
+    from core.runstore.store import utc_stamp
 
     return utc_stamp(time.time() if now is None else now, "sweep-%Y%m%d-%H%M%S")
 
@@ -103,7 +103,7 @@ def run_sweep(
     `emit` is called from the worker threads (it must be thread-safe). When `cancel` is set, the
     runs in flight stop after their batch and the rest are not started.
     """
-    from core.store import new_run_id
+    from core.runstore.store import new_run_id
 
     jobs: queue.Queue[RunConfig] = queue.Queue()
     for config in configs:

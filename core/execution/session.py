@@ -1,4 +1,4 @@
-"""A run as the front ends start it: trained by core.trainer and recorded in the run store."""
+"""A run as the front ends start it: trained by core.training.trainer and recorded in the run store."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Callable, Iterator
 
 from core.config import RunConfig
 from core.events import Event, RunFailed
-from core.atomic import write_failure
-from core.liveness import EVENTS_FILE
-from core.run_writer import FolderMoved
-from core.store import RunStore, StoreError
-from core.trainer import run_events
+from core.runstore.atomic import write_failure
+from core.runstore.liveness import EVENTS_FILE
+from core.runstore.run_writer import FolderMoved
+from core.runstore.store import RunStore, StoreError
+from core.training.trainer import run_events
 
 
 def recorded_run(

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import torch
 
-from core.checkpoint import save_torch_file
-from core.run_filter import name_key  # names are compared as the dashboard's filter compares them
-from core.safe_read import read_bytes
+from core.training.checkpoint import save_torch_file
+from core.comparison.run_filter import name_key  # names are compared as the dashboard's filter compares them
+from core.runstore.safe_read import read_bytes
 
 PREDICTIONS_GLOB = "predictions-epoch-*.pt"
 MAX_PREDICTIONS_BYTES = 16 << 20  # 10,000 test images take about 30 KB
@@ -81,7 +81,7 @@ def per_class_accuracy(matrix: list[list[int]]) -> list[float | None]:
 
 def load_test_images(dataset: str, data_dir, limit: int | None) -> torch.Tensor:
     """The test images a run was evaluated on (uint8, N x 28 x 28, the files' order)."""
-    from core.data import load_split, resolve_data_dir
+    from core.training.data import load_split, resolve_data_dir
 
     split = load_split(dataset, resolve_data_dir(data_dir), False, torch.device("cpu"), limit)
     return split.images.squeeze(1).mul(255).round().to(torch.uint8)
@@ -91,8 +91,8 @@ def find_run(store, name: str):
     """A stored run by id, unique id prefix, folder path, or any part of its name (see name_key);
     raises LookupError saying what matched."""
     from core.config import RunConfig
-    from core.safe_read import read_text
-    from core.store import CONFIG_FILE, MAX_CONFIG_BYTES, read_run
+    from core.runstore.safe_read import read_text
+    from core.runstore.store import CONFIG_FILE, MAX_CONFIG_BYTES, read_run
 
     path = Path(name)
     if path.is_dir() and (path / "config.json").exists():

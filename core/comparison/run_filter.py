@@ -40,7 +40,7 @@ from dataclasses import field as dataclass_field
 from typing import Callable
 
 from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, TEST_SET_SIZE, TRAIN_SET_SIZE
-from core.results import STATUSES, RunRecord
+from core.runstore.results import STATUSES, RunRecord
 
 OPS = ("!=", "<=", ">=", "=", "<", ">", ":")  # longest first: `<=` is not `<` then `=`
 _CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(!=|<=|>=|=|<|>|:)(.*)$", re.DOTALL)

@@ -3,16 +3,16 @@
     runs/20261127-181502-042-0423f1a2-cnn-lr0.01-bs64/
         config.json      the RunConfig, written atomically before training starts
         events.jsonl     one JSON event per line, flushed as it is written
-        runner.json      who writes it: {"pid", "host", "start_time"[, "ended_at"]} (core.run_writer, core.liveness)
+        runner.json      who writes it: {"pid", "host", "start_time"[, "ended_at"]} (core.runstore.run_writer, core.runstore.liveness)
         runner.log       a runner process's stderr (a crash trace ends up here)
-        stop-request.json  why a stop was asked for (core.control), read by the runner
-        checkpoint.pt    the weights after the last finished epoch (atomic, by core.checkpoint)
+        stop-request.json  why a stop was asked for (core.execution.control), read by the runner
+        checkpoint.pt    the weights after the last finished epoch (atomic, by core.training.checkpoint)
         best.pt          the weights of the best test accuracy so far
-        predictions-epoch-N.pt  every test image's predicted class and confidence (core.inspect)
+        predictions-epoch-N.pt  every test image's predicted class and confidence (core.training.inspect)
 
 Ids start with the UTC start time (so they sort by it whatever the TZ of whoever started them)
 and carry the run's name. Reading is forgiving and bounded: only regular files are opened (never
-a FIFO, socket, device or link: core.safe_read), each to a size limit; a torn last line is
+a FIFO, socket, device or link: core.runstore.safe_read), each to a size limit; a torn last line is
 skipped with a warning; a run that cannot be read is listed as unreadable with the reason; and
 nothing here raises on bad file contents or another user's folder.
 """
@@ -32,12 +32,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.atomic import atomic_write, write_failure
+from core.runstore.atomic import atomic_write, write_failure
 from core.config import ConfigError, RunConfig
 from core.events import Event, event_from_dict
-from core.liveness import EVENTS_FILE, is_live, process_alive
-from core.run_writer import CHECKPOINT_FILE, RunWriter, StoreError
-from core.safe_read import read_bytes, read_text
+from core.runstore.liveness import EVENTS_FILE, is_live, process_alive
+from core.runstore.run_writer import CHECKPOINT_FILE, RunWriter, StoreError
+from core.runstore.safe_read import read_bytes, read_text
 
 RUNS_ENV = "MNIST_TUI_RUNS"
 CONFIG_FILE = "config.json"
@@ -106,7 +106,7 @@ class StoredRun:
         return path if path.is_file() else None
 
 
-# The temporary files core.atomic makes for the files this program writes into a run folder:
+# The temporary files core.runstore.atomic makes for the files this program writes into a run folder:
 # `.<name>.<pid>.<random>.tmp`. Nothing else is ever removed.
 _OUR_TEMP = re.compile(r"\.(config\.json|checkpoint\.pt|best\.pt|runner\.json|stop-request\.json|predictions-epoch-\d+\.pt)\.(\d+)\.[A-Za-z0-9_]+\.tmp")
 
@@ -196,7 +196,7 @@ class RunStore:
         return [self.load(run_id) for run_id in self.run_ids()]
 
     def delete(self, run_id: str) -> None:
-        """Remove a run's folder; refused while any sign says it trains (core.liveness). A folder
+        """Remove a run's folder; refused while any sign says it trains (core.runstore.liveness). A folder
         already gone counts as deleted."""
         folder = self.root / run_id
         if is_live(folder):

@@ -1,8 +1,8 @@
 """The dashboard's runs, minus the screen: the queue, and the runner processes that train them.
 
 The app asks for runs (`submit`), starts what has a free device slot (`start_ready`), and
-hears from the run store (core.follow) when one ends (`finish`). Stopping goes through
-core.control, so `x` works the same on a run of this dashboard and on a headless one.
+hears from the run store (core.runstore.follow) when one ends (`finish`). Stopping goes through
+core.execution.control, so `x` works the same on a run of this dashboard and on a headless one.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import os
 import sys
 
 from core.config import RunConfig
-from core.control import ControlError, request_stop
-from core.launcher import Launcher, Runner
-from core.run_queue import Job, RunQueue, slot_device
-from core.store import RunStore, new_run_id
+from core.execution.control import ControlError, request_stop
+from core.execution.launcher import Launcher, Runner
+from core.execution.run_queue import Job, RunQueue, slot_device
+from core.runstore.store import RunStore, new_run_id
 
 
 class Dispatcher:

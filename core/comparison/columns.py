@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from core.groups import RunGroup, differing_fields
-from core.results import RunRecord
+from core.comparison.groups import RunGroup, differing_fields
+from core.runstore.results import RunRecord
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Mapping
 
 from core.config import RunConfig
 from core.events import Event, RunFailed
-from core.launcher import Runner, describe_exit
-from core.results import RunRecord, interrupted_reason
-from core.store import EVENTS_FILE, RunStore, StoreError, is_live, read_run
+from core.execution.launcher import Runner, describe_exit
+from core.runstore.results import RunRecord, interrupted_reason
+from core.runstore.store import EVENTS_FILE, RunStore, StoreError, is_live, read_run
 
 NEW_RUN_GRACE_S = 10.0  # a run folder this young without a readable config is still being made
 

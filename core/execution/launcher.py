@@ -1,4 +1,4 @@
-"""Starting runner processes (core.runner) for the dashboard, one kept warm.
+"""Starting runner processes (core.execution.runner) for the dashboard, one kept warm.
 
 Importing torch takes seconds, so the dashboard keeps one runner started ahead of need: it has
 imported torch and waits for its job on stdin. `launch` hands the job to it and starts the next
@@ -24,8 +24,8 @@ from typing import Iterable, Iterator
 
 from core.config import RunConfig
 from core.events import END_KINDS, Event, RunFailed, event_from_dict
-from core.safe_read import read_bytes
-from core.store import RUNNER_LOG
+from core.runstore.safe_read import read_bytes
+from core.runstore.store import RUNNER_LOG
 
 _numbers = itertools.count(1)
 # Runners are started from this one thread: a child takes the scheduling priority of the thread
@@ -73,7 +73,7 @@ class Runner:
         with open(self.log_path, "ab") as log:
             self.process = _SPAWNER.submit(
                 subprocess.Popen,
-                [python, "-m", "core.runner", "--log", str(self.log_path)] + (["--print-events"] if print_events else []),
+                [python, "-m", "core.execution.runner", "--log", str(self.log_path)] + (["--print-events"] if print_events else []),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -112,7 +112,7 @@ class Runner:
         return True
 
     def hand_jobs(self, runs_dir: Path, data_dir: str | os.PathLike | None, jobs: list[tuple[str, RunConfig]], after: Iterable[str] = ()) -> bool:
-        """Give it runs to train one after another (the job line core.runner reads), with absolute paths."""
+        """Give it runs to train one after another (the job line core.execution.runner reads), with absolute paths."""
         runs_dir = Path(runs_dir).absolute()
         self.run_folders = [runs_dir / run_id for run_id, _ in jobs]
         return self.hand({
@@ -157,7 +157,7 @@ def runner_events(
     def forward_cancel() -> None:
         while runner.exit_code() is None:
             if cancel.wait(0.2):
-                from core.control import ControlError, request_stop
+                from core.execution.control import ControlError, request_stop
 
                 try:
                     request_stop(runner.run_folders[0], getattr(cancel, "reason", "stopped by the user"), pid=runner.pid)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.models import build_model, parameter_count
+from core.training.models import build_model, parameter_count
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,17 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from core.checkpoint import CheckpointError, SaveError, check_weights_fit, load_checkpoint, load_optimizer_state, save_checkpoint
-from core.inspect import save_predictions
+from core.training.checkpoint import CheckpointError, SaveError, check_weights_fit, load_checkpoint, load_optimizer_state, save_checkpoint
+from core.training.inspect import save_predictions
 from core.config import ConfigError, RunConfig
-from core.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
-from core.devices import device_name, resolve_device
-from core.device_stats import CpuMeter, sample as sample_device
+from core.training.data import DataError, Split, batch_indices, batches_per_epoch, load_split, resolve_data_dir
+from core.training.devices import device_name, resolve_device
+from core.training.device_stats import CpuMeter, sample as sample_device
 from core.events import MAX_EPOCH, BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
-from core.models import build_model, parameter_count
-from core.schedules import lr_at
-from core.stop import StopRequest
-from core.tensorboard import TensorBoardError, TensorBoardLog  # torch.utils.tensorboard: imported only when asked for
+from core.training.models import build_model, parameter_count
+from core.training.schedules import lr_at
+from core.training.stop import StopRequest
+from core.training.tensorboard import TensorBoardError, TensorBoardLog  # torch.utils.tensorboard: imported only when asked for
 
 GPU_MEMORY_FRACTION_ENV = "MNIST_TUI_GPU_MEMORY_FRACTION"  # e.g. 0.5: this run may use half the GPU's memory
 BEST_CHECKPOINT = "best.pt"  # beside checkpoint.pt: the weights of the best test accuracy so far

@@ -14,9 +14,9 @@ import signal
 import socket
 from pathlib import Path
 
-from core.atomic import atomic_write
-from core.liveness import RUNNER_FILE, is_live, process_start_time, read_runner
-from core.safe_read import read_text
+from core.runstore.atomic import atomic_write
+from core.runstore.liveness import RUNNER_FILE, is_live, process_start_time, read_runner
+from core.runstore.safe_read import read_text
 
 STOP_REQUEST_FILE = "stop-request.json"
 STOP_SIGNAL = signal.SIGUSR1
@@ -27,7 +27,7 @@ class ControlError(RuntimeError):
 
 
 def runner_of(folder: Path) -> dict:
-    """The run's writer as recorded in runner.json: pid, host, start time; checked (core.liveness)."""
+    """The run's writer as recorded in runner.json: pid, host, start time; checked (core.runstore.liveness)."""
     info = read_runner(folder)
     if info is None:
         raise ControlError(f"{folder.name} does not say which process trains it (no readable, well-formed {RUNNER_FILE})")

@@ -26,9 +26,9 @@ import stat
 import time
 from pathlib import Path
 
-from core.safe_read import UnsafeFile, open_regular, read_text
+from core.runstore.safe_read import UnsafeFile, open_regular, read_text
 
-EVENTS_FILE = "events.jsonl"  # the run's event log (core.store writes it)
+EVENTS_FILE = "events.jsonl"  # the run's event log (core.runstore.store writes it)
 RUNNER_FILE = "runner.json"  # who writes it: {"pid", "host", "start_time", ["ended_at"]}
 HEARTBEAT_S = 15.0
 STALE_AFTER_S = 60.0

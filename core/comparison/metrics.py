@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from core.results import RunRecord
+from core.runstore.results import RunRecord
 
 X_AXES = ("epoch", "time")  # epochs trained, or wall time since each run started
 GIB = 2**30

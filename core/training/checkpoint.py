@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from core.atomic import atomic_write, write_failure
+from core.runstore.atomic import atomic_write, write_failure
 from core.config import MODELS
 from core.events import MAX_EPOCH
-from core.models import build_model
+from core.training.models import build_model
 
 FORMAT = "mnist-tui-checkpoint"
 VERSION = 1

@@ -1,6 +1,6 @@
 """The runner: a process of its own that trains runs and records them in the run store.
 
-The dashboard never trains. It starts `python -m core.runner`, which imports torch, says it is
+The dashboard never trains. It starts `python -m core.execution.runner`, which imports torch, says it is
 ready on stdout (one JSON line, with the devices it sees) and then waits for its job as one
 JSON line on stdin:
 
@@ -15,7 +15,7 @@ sweep reads them). Once a run's folder exists, stderr goes to its `runner.log`.
 
 In here, as in `mnist-tui train` (which calls `run_job` too), the trainer works in a thread and
 the main thread handles signals: SIGINT, SIGTERM and SIGHUP stop after the current batch and
-train nothing more; SIGUSR1 (core.control, the dashboard's `x`) stops only the current run,
+train nothing more; SIGUSR1 (core.execution.control, the dashboard's `x`) stops only the current run,
 for the reason its stop request gives. The dashboard starts runners in a session of their own,
 so a dropped SSH connection never reaches them.
 """
@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Callable
 
 from core.config import ConfigError, RunConfig
-from core.control import STOP_SIGNAL, read_stop_reason
+from core.execution.control import STOP_SIGNAL, read_stop_reason
 from core.events import END_KINDS, Event
-from core.stop import StopRequest
-from core.store import RUNNER_LOG, RunStore, is_live
+from core.training.stop import StopRequest
+from core.runstore.store import RUNNER_LOG, RunStore, is_live
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")  # a folder name, never a path
 
@@ -102,8 +102,8 @@ def run_job(
 
     Returns the kind of the run's last event (run_finished, run_stopped, run_failed), or None.
     """
-    from core.session import recorded_run, wait_politely  # torch: imported by the caller already, or now
-    from core.trainer import start_in_thread
+    from core.execution.session import recorded_run, wait_politely  # torch: imported by the caller already, or now
+    from core.training.trainer import start_in_thread
 
     cancel = signals.current
     ended: list[str] = []
@@ -184,14 +184,14 @@ def _log_into(folder: Path, warm_log: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.runner", description="Train the runs of one job read from stdin.")
+    parser = argparse.ArgumentParser(prog="python -m core.execution.runner", description="Train the runs of one job read from stdin.")
     parser.add_argument("--print-events", action="store_true", help="also print every event as a JSON line on stdout")
     parser.add_argument("--log", type=Path, help="the file stderr goes to until the first run's folder exists")
     args = parser.parse_args(argv)
     signals = StopSignals()  # before the slow imports: a stop request must never kill it mid-import
     try:
-        import core.session  # noqa: F401 (torch, torchvision, the trainer: the seconds a warm runner saves)
-        from core.devices import available_devices
+        import core.execution.session  # noqa: F401 (torch, torchvision, the trainer: the seconds a warm runner saves)
+        from core.training.devices import available_devices
 
         devices = [[d.label, d.spec] for d in available_devices()]
     except Exception as problem:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config import ConfigError, RunConfig, parse_config
-from core.groups import RunGroup, group_runs
-from core.results import RunRecord
+from core.comparison.groups import RunGroup, group_runs
+from core.runstore.results import RunRecord
 
 # (title, the field the table varies, {value: accuracy % after epochs 1-5}); the other field fixed.
 REPORT = (
@@ -28,7 +28,7 @@ MARK_NOTE = (f"{MARK}: the report's value lies outside our range (min to max ove
 
 
 def new_reproduce_id() -> str:
-    from core.sweep import new_sweep_id
+    from core.comparison.sweep import new_sweep_id
 
     return new_sweep_id().replace("sweep-", REPRODUCE_PREFIX)
 
@@ -36,7 +36,7 @@ def new_reproduce_id() -> str:
 def reproduce_configs(seeds: list[int], epochs: int = REPORT_EPOCHS, values: dict[str, str] | None = None, sweep: str = "") -> list[RunConfig]:
     """The five configurations once per seed (seed outermost), with the other fields from `values`;
     more runs than a sweep may hold is refused (ConfigError on `seed`)."""
-    from core.sweep import MAX_RUNS
+    from core.comparison.sweep import MAX_RUNS
 
     if 5 * len(seeds) > MAX_RUNS:
         raise ConfigError("seed", f"{len(seeds)} seeds make {5 * len(seeds)} runs; at most {MAX_RUNS}")
@@ -108,7 +108,7 @@ def ended_early(records: list[RunRecord]) -> list[str]:
     """Why each run that did not finish ended (failed, stopped, interrupted, unreadable), as the
     pivot lists it under its tables: `#7 too hot: failed: loss became NaN …` (# as in the per-run
     table; per configuration, the seed instead)."""
-    from core.groups import has_repeats
+    from core.comparison.groups import has_repeats
 
     per_run = not has_repeats(records)
     return [f"{f'#{i} ' if per_run else ''}{r.label}{'' if per_run else f' (seed {r.config.seed})'}: {r.status}: {r.reason}"
@@ -118,8 +118,8 @@ def ended_early(records: list[RunRecord]) -> list[str]:
 def comparison_sections(records: list[RunRecord]) -> list[tuple[str, list[str], list[list[str]]]]:
     """What the pivot shows for these runs: per configuration with mean ± std when seeds repeat,
     else per run; and for a reproduce sweep, the report's tables beside ours."""
-    from core.groups import has_repeats
-    from core.sweep import comparison_table, group_table
+    from core.comparison.groups import has_repeats
+    from core.comparison.sweep import comparison_table, group_table
 
     if has_repeats(records):
         sections = [("per configuration, mean ± std over seeds: test accuracy (%) after each epoch", *group_table(records))]

@@ -1,7 +1,7 @@
 """The dashboard's queue: runs waiting for a device slot, and the runs holding one.
 
 A slot trains one run at a time; plain runs share the default slot (one after another), a
-parallel sweep lists a slot per device. Pure bookkeeping: core.launcher starts the processes.
+parallel sweep lists a slot per device. Pure bookkeeping: core.execution.launcher starts the processes.
 """
 
 from __future__ import annotations

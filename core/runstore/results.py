@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from core.config import RunConfig
 from core.events import BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
-from core.store import id_time
+from core.runstore.store import id_time
 
 # queued and running are live states; the rest are final. "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
@@ -134,14 +134,14 @@ class RunRecord:
 
     @classmethod
     def from_stored(cls, stored) -> "RunRecord":
-        """A record for a run read back from the store (a core.store.StoredRun)."""
+        """A record for a run read back from the store (a core.runstore.store.StoredRun)."""
         if stored.unreadable or stored.config is None:
             return cls(stored.run_id, RunConfig(name=stored.run_id), status="unreadable", message=stored.unreadable or "")
         record = cls.replay(stored.run_id, stored.config, stored.events, live=stored.live)
         record.log_offset = stored.log_offset
         if record.status == "interrupted":
-            from core.launcher import tail  # a runner's stderr (a crash trace) says more when it said anything
-            from core.store import RUNNER_LOG
+            from core.execution.launcher import tail  # a runner's stderr (a crash trace) says more when it said anything
+            from core.runstore.store import RUNNER_LOG
 
             if last := tail(stored.path / RUNNER_LOG):
                 record.message = interrupted_reason(record, last)

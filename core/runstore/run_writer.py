@@ -1,6 +1,6 @@
-"""Writing one run's event log: appended, flushed, locked, named and kept alive (core.liveness).
+"""Writing one run's event log: appended, flushed, locked, named and kept alive (core.runstore.liveness).
 
-The run store (core.store) makes the folder and its config; this writer then owns `events.jsonl`,
+The run store (core.runstore.store) makes the folder and its config; this writer then owns `events.jsonl`,
 `runner.json` and the heartbeat until the run ends.
 """
 
@@ -15,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-from core.atomic import atomic_write
+from core.runstore.atomic import atomic_write
 from core.events import Event
-from core.liveness import EVENTS_FILE, HEARTBEAT_S, RUNNER_FILE, file_system_of, this_process
+from core.runstore.liveness import EVENTS_FILE, HEARTBEAT_S, RUNNER_FILE, file_system_of, this_process
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -41,7 +41,7 @@ def _folder_identity(folder: Path) -> tuple[int, int] | None:
 class RunWriter:
     """Appends one run's events; each line is flushed (and the file fsynced at epoch and run ends).
 
-    Liveness (core.liveness): the writer holds an exclusive flock on the log while the run lives
+    Liveness (core.runstore.liveness): the writer holds an exclusive flock on the log while the run lives
     (where the file system has locks: without, it says so once on stderr and carries on), names
     itself in runner.json, and touches the log every HEARTBEAT_S seconds. Before each append it
     checks that its folder is still where it was made: a folder moved or deleted from outside

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable
 
-from core.results import RunRecord
+from core.runstore.results import RunRecord
 
 # What makes two runs "the same configuration": every field that changes what is trained.
 # Left out on purpose: seed (what repeats vary), name and sweep (labels), device, log_every,

@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from core.atomic import atomic_write
-from core.groups import GROUP_FIELDS, group_runs
-from core.results import RunRecord
+from core.runstore.atomic import atomic_write
+from core.comparison.groups import GROUP_FIELDS, group_runs
+from core.runstore.results import RunRecord
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
