@@ -54,14 +54,14 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
         app = create_app(runs_dir=runs, device_probe=lambda: [("cpu", "cpu")])
         delays: list[float] = []
         async with app.run_test(size=(120, 40)) as pilot:
-            launcher = app.dispatcher.launcher
-            while launcher.warm is None:
+            launcher = app.executor.launcher
+            while launcher.spare is None:
                 await pilot.pause(0.05)
             if warm:
-                await asyncio.to_thread(launcher.warm.ready)  # torch imported, waiting for its job
+                await asyncio.to_thread(launcher.spare.ready)  # torch imported, waiting for its job
             else:
-                launcher.warm.release()
-                launcher.warm = None  # the run gets a fresh runner: the cold path
+                launcher.spare.release()
+                launcher.spare = None  # the run gets a fresh runner: the cold path
             table, drawn = app.query_one("#table"), {}
             update_row = table.update_run
 

@@ -34,6 +34,7 @@ class RunStarted(Event):
     start_epoch: int = 0  # epochs already trained by the checkpoint this run resumed from
     start_accuracy: float | None = None  # the resumed weights' test accuracy, measured before training
     torch_version: str = ""  # torch.__version__ of the process that trained ("" in logs from before it was kept)
+    node: str = ""  # the Ray node that trains it ("" for a run on this machine's runner)
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,38 @@ class RunFailed(Event):
     torch_version: str = ""
 
 
+@dataclass(frozen=True)
+class RunResumed(Event):
+    """A Ray run goes on elsewhere: the node training it was lost; it continues on `node` from the
+    checkpoint of epoch `from_epoch - 1`. What was logged of epoch `from_epoch` and later is
+    superseded (no epoch counts twice)."""
+
+    kind: ClassVar[str] = "run_resumed"
+    from_epoch: int  # the first epoch trained again (the checkpoint is of the one before)
+    node: str  # where it goes on
+    lost_node: str  # where it was
+    reason: str  # "resumed on <node> after <node> was lost during epoch 3"
+    device: str = ""  # on the new node
+    device_name: str = ""
+    elapsed: float = 0.0  # seconds since the run started
+
+
+@dataclass(frozen=True)
+class RunInterrupted(Event):
+    """The run cannot go on and nothing failed in it: the Ray cluster it trained on went away.
+    Its log keeps every finished epoch; its checkpoint, the last one that arrived."""
+
+    kind: ClassVar[str] = "run_interrupted"
+    last_epoch: int  # the last epoch that ended (0: none)
+    seconds: float
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RunStarted, BatchLogged, EpochEnded, DeviceSampled, CompileStatus, RunFinished, RunStopped, RunFailed)
+    cls.kind: cls
+    for cls in (RunStarted, BatchLogged, EpochEnded, DeviceSampled, CompileStatus, RunFinished, RunStopped, RunFailed, RunResumed, RunInterrupted)
 }
-END_KINDS = ("run_finished", "run_stopped", "run_failed")
+END_KINDS = ("run_finished", "run_stopped", "run_failed", "run_interrupted")
 
 
 MAX_EPOCH = 2_000  # epochs a run (resumes included) may count: 1,000 a run, and a resume or so
@@ -134,6 +163,8 @@ MAX_TEXT = 4_096  # characters of a text field (messages, names)
 # the dashboard build 100,000 epoch columns or divide by a string.
 _RANGES: dict[str, tuple[float, float]] = {
     "epoch": (1, MAX_EPOCH),
+    "from_epoch": (1, MAX_EPOCH),
+    "last_epoch": (0, MAX_EPOCH),
     "start_epoch": (0, MAX_EPOCH),
     "batch": (0, MAX_BATCHES),
     "batches_per_epoch": (1, MAX_BATCHES),
@@ -209,7 +240,8 @@ def format_line(event: Event) -> str | None:
         if event.start_accuracy is not None:
             resumed = f", resumed after epoch {event.start_epoch} at {event.start_accuracy * 100:.2f}%"
         return (
-            f"run {event.run_id}: {event.config.get('model', '?')} on {event.device} ({event.device_name}), "
+            f"run {event.run_id}: {event.config.get('model', '?')} on {event.device} ({event.device_name})"
+            f"{' on node ' + event.node if event.node else ''}, "
             f"{event.parameters:,} parameters, {event.train_size:,} train / {event.test_size:,} test images{resumed}"
         )
     if isinstance(event, RunFinished):
@@ -223,6 +255,10 @@ def format_line(event: Event) -> str | None:
         return f"stopped at epoch {event.epoch}, batch {event.batch} ({event.reason}){saved}"
     if isinstance(event, RunFailed):
         return f"failed: {event.message}"
+    if isinstance(event, RunResumed):
+        return f"{event.reason}; epoch {event.from_epoch} trains again there"
+    if isinstance(event, RunInterrupted):
+        return f"interrupted: {event.reason}"
     if isinstance(event, CompileStatus):
         if event.state == "compiling":
             return f"compiling the training step ({event.message})…"

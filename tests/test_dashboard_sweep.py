@@ -87,5 +87,5 @@ async def test_reproduce_from_the_command_palette_queues_the_reports_sweeps(runs
         assert len({c.sweep for c in configs}) == 1 and configs[0].sweep.startswith("reproduce-")
         assert app.view_sweep == configs[0].sweep
         await pilot.press("c")  # the rest would train for minutes: drop the queue, stop the first
-        app.dispatcher.stop_own("test over")
+        app.executor.stop_own("test over")
         await wait_for(pilot, lambda: all(r.finished for r in app.records.values()))

@@ -182,19 +182,19 @@ async def test_reopening_the_dashboard_shows_its_run_still_updating(runs_dir):
 async def test_enter_hands_the_run_to_the_warm_runner_and_warms_the_next(runs_dir):
     app = make_app(runs_dir, warm=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        launcher = app.dispatcher.launcher
-        await wait_for(pilot, lambda: launcher.warm is not None, timeout=10)
-        warm = launcher.warm
+        launcher = app.executor.launcher
+        await wait_for(pilot, lambda: launcher.spare is not None, timeout=10)
+        warm = launcher.spare
         await start(pilot, app, epochs="1", name="warm start")
         (record,) = app.records.values()
         assert launcher.by_run[record.run_id] is warm
-        assert launcher.warm is None  # no torch import competes with the run for the CPU...
+        assert launcher.spare is None  # no torch import competes with the run for the CPU...
         await wait_for(pilot, lambda: record.status == "done", timeout=120)
-        assert launcher.warm is not None and launcher.warm is not warm  # ...the next warms up once it ends
+        assert launcher.spare is not None and launcher.spare is not warm  # ...the next warms up once it ends
         # The runner that trained it exits; the open dashboard reaps it (ps shows no <defunct> child).
         await wait_for(pilot, lambda: warm.pid not in child_states(os.getpid()), timeout=30)
         assert json.loads((runs_dir / record.run_id / "runner.json").read_text())["pid"] == warm.pid != os.getpid()
-        spare = launcher.warm
+        spare = launcher.spare
     assert wait_until(lambda: spare.exit_code() is not None, 30, "the spare warm runner to exit with the dashboard") is not None
 
 
@@ -205,7 +205,7 @@ async def test_a_runner_killed_with_sigkill_shows_interrupted_and_the_next_queue
         await start(pilot, app, train_size="640", epochs="1", name="next")
         doomed, following = app.records.values()
         await wait_for(pilot, lambda: doomed.last_batch is not None, timeout=60)
-        app.dispatcher.launcher.by_run[doomed.run_id].process.kill()  # as the kernel's OOM killer would
+        app.executor.launcher.by_run[doomed.run_id].process.kill()  # as the kernel's OOM killer would
         await wait_for(pilot, lambda: doomed.status == "interrupted", timeout=30)
         assert "killed by SIGKILL" in doomed.message
         await wait_for(pilot, lambda: following.status == "done", timeout=120)

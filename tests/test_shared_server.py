@@ -151,22 +151,23 @@ def no_locks(*_args, **_kwargs):
     raise OSError(errno.ENOLCK, "No locks available")
 
 
-TRAIN_WITHOUT_LOCKS = (
-    "import errno, fcntl, sys\n"
+NO_LOCKS_SITE = (  # sitecustomize: every Python process started with it on its path, the runners included
+    "import errno, fcntl\n"
     "def no_locks(*a, **k): raise OSError(errno.ENOLCK, 'No locks available')\n"
     "fcntl.flock = no_locks  # NFS without a lock daemon\n"
-    "from tui.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
 )
 
 
-async def test_without_working_locks_a_training_run_shows_live_cannot_be_deleted_and_x_stops_it(runs_dir, monkeypatch):
+async def test_without_working_locks_a_training_run_shows_live_cannot_be_deleted_and_x_stops_it(runs_dir, tmp_path, monkeypatch):
     """flock raises ENOLCK in the writer and in the dashboard: the run still counts as live (its
     runner is alive), `d` refuses, `x` is offered and stops it; the writer said it could not lock."""
+    site = tmp_path / "no-locks"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_LOCKS_SITE)
     process = subprocess.Popen(
-        [sys.executable, "-c", TRAIN_WITHOUT_LOCKS, "train", "--runs-dir", str(runs_dir), "--train-size", "19200",
+        [sys.executable, "-m", "tui", "train", "--runs-dir", str(runs_dir), "--train-size", "19200",
          "--test-size", "500", "--epochs", "3", "--log-every", "2", "--name", "nolock"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(site)},
     )
     monkeypatch.setattr(fcntl, "flock", no_locks)
     try:

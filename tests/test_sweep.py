@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from core.config import ConfigError, RunConfig
 from core.runstore.results import RunRecord, load_records
-from core.execution.session import recorded_run
 from core.runstore.store import RunStore
-from core.comparison.sweep import comparison_table, expand_grid, grid_size, parse_devices, run_sweep, split_values
+from core.comparison.sweep import comparison_table, expand_grid, grid_size, parse_devices, split_values
 
 
 def test_the_grid_is_every_combination_lr_outermost():
@@ -78,41 +76,6 @@ def test_a_2x2_headless_sweep_stores_4_runs_and_prints_their_table(runs_dir):
 def test_bad_sweep_flags_exit_2():
     result = subprocess.run([sys.executable, "-m", "tui", "sweep", "--lr", "0.1,x"], capture_output=True, text=True)
     assert result.returncode == 2 and "--lr: 'x': must be a number" in result.stderr
-
-
-def test_runs_go_in_parallel_one_per_device_slot(tmp_path, data_dir):
-    configs = expand_grid({"lr": "0.01,0.02,0.03,0.04", "train_size": "1280", "test_size": "200", "epochs": "1", "log_every": "5"}, "sweep-p")
-    active, peak, lock = set(), [0], threading.Lock()
-    events = []
-
-    def emit(event):
-        with lock:
-            events.append(event)
-            if event.kind == "run_started":
-                active.add(event.run_id)
-                peak[0] = max(peak[0], len(active))
-            elif event.kind in ("run_finished", "run_failed", "run_stopped"):
-                active.discard(event.run_id)
-
-    store = RunStore(tmp_path / "runs")
-    run_sweep(configs, ["cpu", "cpu"], lambda c, run_id: recorded_run(c, run_id, store=store, data_dir=data_dir), emit, threading.Event())
-    assert peak[0] == 2  # two slots: two runs at once, never more
-    assert sorted(e.config["lr"] for e in events if e.kind == "run_started") == [0.01, 0.02, 0.03, 0.04]
-    assert [e.kind for e in events].count("run_finished") == 4
-
-
-def test_cancel_stops_the_runs_in_flight_and_starts_no_more(tmp_path, data_dir):
-    configs = expand_grid({"lr": "0.01,0.02,0.03", "train_size": "6400", "test_size": "200", "epochs": "3", "log_every": "2"})
-    cancel = threading.Event()
-    seen = []
-
-    def emit(event):
-        seen.append(event)
-        if event.kind == "batch_logged":
-            cancel.set()
-
-    run_sweep(configs, ["cpu"], lambda c, run_id: recorded_run(c, run_id, store=None, cancel=cancel, data_dir=data_dir), emit, cancel)
-    assert [e.kind for e in seen if e.kind != "device_sampled"] == ["run_started", "batch_logged", "run_stopped"]
 
 
 def test_comparison_table_has_the_seeds_shape():

@@ -1,6 +1,6 @@
 """The dashboard: a run form, two live charts of any logged metric, the results table and a status line.
 
-It never trains: core.execution.dispatch hands each run to a runner process (core.execution.runner), and every run,
+It never trains: core.execution.executor hands each run to a runner process (core.execution.runner), and every run,
 its own or a headless one, reaches the screen the same way, through the run store (tui.watcher).
 Nothing here imports torch: the first frame does not wait for it, and no CUDA context is made.
 """
@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from core.config import RunConfig
-from core.execution.dispatch import Dispatcher
+from core.execution.executor import Executor
 from core.execution.launcher import lower_thread_priority
 from core.runstore.results import RunRecord
 from core.runstore.store import RunStore, resolve_runs_dir
@@ -80,13 +80,14 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
     ]
     _MAIN_SCREEN_ACTIONS = {b.action for b in BINDINGS} - {"quit"}  # what rests while a dialog is on top
 
-    def __init__(self, *, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True) -> None:
+    def __init__(self, *, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True,
+                 ray_address: str | None = None) -> None:
         super().__init__()
         self.store = RunStore(resolve_runs_dir(runs_dir))
         self.data_dir = data_dir
-        self.dispatcher = Dispatcher(self.store, data_dir, warm=warm)
-        self.queue = self.dispatcher.queue  # the same object: the queue lives in core
-        self.device_probe = device_probe or self.dispatcher.launcher.devices  # the runner lists them: torch stays out
+        self.executor = Executor(self.store, data_dir, ray_address=ray_address, warm=warm)
+        self.queue = self.executor.queue  # the same object: the queue lives in core
+        self.device_probe = device_probe or self.executor.launcher.devices  # the runner lists them: torch stays out
         self.watcher = RunWatcher(self, self.store)
         self.guard = TerminalGuard(self.leave, self) if handle_signals else None
         self.records: dict[str, RunRecord] = {}
@@ -122,7 +123,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
         self._apply_size(self.size.width, self.size.height)
         self._refresh_status()
         self.query_one("#table", ResultsTable).focus()
-        self.call_after_refresh(self.dispatcher.launcher.warm_up)  # after the first frame
+        self.call_after_refresh(self.executor.launcher.warm_up)  # after the first frame
         self.run_worker(self.device_probe, thread=True, exit_on_error=False, group="devices")
         if self.store.is_empty():  # a first start: the form right after the first frame (its fields take 0.13 s)
             self.call_after_refresh(self.open_form_for_a_first_start)
@@ -135,7 +136,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
 
     def on_unmount(self) -> None:
         self.watcher.stop()
-        self.dispatcher.close()  # the warm runner exits; runs train on
+        self.executor.close()  # the warm runner exits; runs train on
 
     def on_resize(self, event) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -171,7 +172,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
     def start_sweep(self, configs: list[RunConfig], devices: list[str] | None = None) -> list[str]:
         """Queue runs (several devices: one trains on each at a time); they start as slots free up."""
         busy = bool(self.queue.running)
-        queued = self.dispatcher.submit(configs, devices)
+        queued = self.executor.submit(configs, devices)
         for run_id, config in queued:
             self.records[run_id] = RunRecord(run_id, config)
             self._color(run_id)
@@ -187,7 +188,7 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
 
     def _start_next(self) -> None:
         if not self._quitting:
-            for run_id, config in self.dispatcher.start_ready():
+            for run_id, config in self.executor.start_ready():
                 record = self.records[run_id]
                 record.config, record.status = config, "running"
         self._refresh_runs()
@@ -293,9 +294,12 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
             self.query_one("#table", ResultsTable).focus()
 
 
-def create_app(*, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True) -> MnistTui:
+def create_app(*, runs_dir=None, data_dir=None, device_probe: DeviceProbe | None = None, handle_signals: bool = False, warm: bool = True,
+               ray_address: str | None = None) -> MnistTui:
     """The one factory the CLI and the tests share (the CLI also asks for the terminal guard).
 
     `warm=False` starts a runner only when a run needs one (tests: fewer torch imports on 2 cores).
+    `ray_address`: every run is a task on that Ray cluster (core.execution.ray_driver).
     """
-    return MnistTui(runs_dir=runs_dir, data_dir=data_dir, device_probe=device_probe, handle_signals=handle_signals, warm=warm)
+    return MnistTui(runs_dir=runs_dir, data_dir=data_dir, device_probe=device_probe, handle_signals=handle_signals, warm=warm,
+                    ray_address=ray_address)

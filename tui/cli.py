@@ -11,11 +11,10 @@ import argparse
 import json
 import os
 import sys
-import threading
 from typing import Sequence
 
 from core.config import FIELD_NAMES, ConfigError, RunConfig, check_resume_path, parse_config
-from core.events import format_line
+from core.events import END_KINDS, format_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -58,9 +57,21 @@ def _add_store_flags(parser: argparse.ArgumentParser, top: bool = False) -> None
     parser.add_argument("--runs-dir", default=default, help="where runs are recorded (default: $MNIST_TUI_RUNS, else ./runs)")
 
 
+def _add_execution_flags(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--ray [ADDRESS] (and, for sweeps, --runs-per-device N): where and how densely runs train."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--ray", nargs="?", const="", default=default, metavar="ADDRESS",
+                        help="run every run as a task on a Ray cluster: ADDRESS (host:port), else $RAY_ADDRESS, else auto "
+                             "(the cluster `ray start` made on this machine); needs pip install 'mnist-tui[ray]'")
+    if not top:
+        parser.add_argument("--runs-per-device", default="1", metavar="N",
+                            help="N runs share each device at once (local: N runner processes; Ray: 1/N of a GPU per run); default 1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mnist-tui", description="Train and compare networks on MNIST in the terminal.")
     _add_store_flags(parser, top=True)
+    _add_execution_flags(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser("train", help="train one configuration headless, printing the seed's lines")
     sweep = commands.add_parser(
@@ -78,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store_flags(command)
         command.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
     sweep.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list, e.g. cuda:0,cuda:1")
+    _add_execution_flags(sweep)
     reproduce = commands.add_parser(
         "reproduce",
         help="train the report's two sweeps and print its tables beside ours (mean ± std over seeds)",
@@ -92,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         reproduce.add_argument(flag, dest=field, metavar=field.upper(), help=help_text + (" (to shorten it)" if "size" in flag else ""))
     reproduce.add_argument("--devices", help="run in parallel, one run per device: all (every GPU) or a list")
     reproduce.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
+    _add_execution_flags(reproduce)
     _add_store_flags(reproduce)
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
@@ -320,7 +333,7 @@ def export_command(args: argparse.Namespace) -> int:
 def dashboard_command(args: argparse.Namespace) -> int:
     from tui.app import create_app
 
-    app = create_app(runs_dir=args.runs_dir, data_dir=args.data_dir, handle_signals=True)
+    app = create_app(runs_dir=args.runs_dir, data_dir=args.data_dir, handle_signals=True, ray_address=_ray_address(args))
     app.run()
     return app.return_code or EXIT_OK
 
@@ -344,38 +357,13 @@ def _exit_code(signals, ended: list[str]) -> int:
         return 128 + signals.received[0]
     if ended and all(kind == "run_finished" for kind in ended):
         return EXIT_OK
-    return EXIT_FAILED if "run_failed" in ended or not ended else EXIT_INTERRUPTED
-
-
-def _check_device(device: str) -> None:
-    from core.training.devices import resolve_device  # imports torch: only now that we train
-
-    try:
-        resolve_device(device)
-    except ConfigError as bad:
-        raise UsageError(f"--device: {bad.message}") from None
+    return EXIT_FAILED if {"run_failed", "run_interrupted"} & set(ended) or not ended else EXIT_INTERRUPTED
 
 
 def train_command(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    _check_device(config.device)
-    from core.execution.runner import run_job
-    from core.runstore.store import RunStore, new_run_id, resolve_runs_dir
-
-    signals = _stop_signals()
-    ended: list[str] = []
-
-    def emit(event) -> None:
-        if event.kind in ("run_finished", "run_stopped", "run_failed"):
-            ended.append(event.kind)
-        if args.json:
-            _print(json.dumps(event.to_dict()))
-        elif (line := format_line(event)) is not None:
-            _print(line)
-
-    store = RunStore(resolve_runs_dir(args.runs_dir))
-    run_job(store, new_run_id(config), config, signals, data_dir=args.data_dir, emit=emit)  # as a runner process does
-    return _exit_code(signals, ended)
+    _, code = _train_all(args, [config], None, one_run=True)
+    return code
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -387,23 +375,61 @@ def sweep_command(args: argparse.Namespace) -> int:
         check_resume_path(configs[0].resume)
     except ConfigError as bad:
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
-    devices = _devices_for(args, configs)
-    return _run_sweep(args, configs, devices)
+    return _run_sweep(args, configs, args.devices)
 
 
-def _devices_for(args: argparse.Namespace, configs: list[RunConfig]) -> list[str]:
-    from core.training.devices import available_devices
+def _runs_per_device(args: argparse.Namespace) -> int:
+    from core.execution.executor import MAX_RUNS_PER_DEVICE
+
+    text = str(getattr(args, "runs_per_device", "1")).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_RUNS_PER_DEVICE:
+        raise UsageError(f"--runs-per-device: must be a whole number from 1 to {MAX_RUNS_PER_DEVICE}, not {text!r}")
+    return int(text)
+
+
+def _ray_address(args: argparse.Namespace) -> str | None:
+    """None: local runners. Else the address to hand to ray.init ("auto" finds this machine's cluster)."""
+    value = getattr(args, "ray", None)
+    if value is None:
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--ray: Ray is not installed here; install it with pip install 'mnist-tui[ray]'")
+    return value.strip() or os.environ.get("RAY_ADDRESS", "").strip() or "auto"
+
+
+def _check_devices(executor, configs: list[RunConfig], devices_flag: str | None) -> list[str] | None:
+    """The devices the runs may use, checked against what the first runner sees (it trains next: no extra import)."""
     from core.comparison.sweep import parse_devices
+    from core.execution.device_check import check_device
 
-    if args.devices:
+    try:
+        available = [spec for _, spec in executor.devices()]
+    except RuntimeError as problem:
+        raise UsageError(f"{'--ray: ' if executor.ray_address else 'cannot start training: '}{problem}") from None
+    if executor.ray_address:
+        from core.execution.ray_connect import token_warning
+
+        if warning := token_warning(executor.launcher.ready_message.get("ray", {})):
+            print(f"mnist-tui: warning: {warning}", file=sys.stderr, flush=True)
+        if devices_flag:
+            raise UsageError("--devices: not with --ray: Ray places every run on a node with room (--runs-per-device packs GPUs)")
+        for device in sorted({c.device.split(":")[0] for c in configs}):
+            try:
+                check_device(device, available)
+            except ConfigError as bad:
+                raise UsageError(f"--device: {bad.message.replace('this machine', 'the Ray cluster')}") from None
+        return None
+    try:
+        devices = parse_devices(devices_flag, available) if devices_flag else None
+    except ConfigError as bad:
+        raise UsageError(f"--devices: {bad.message}") from None
+    for device in devices or sorted({c.device for c in configs}):
         try:
-            devices = parse_devices(args.devices, [d.spec for d in available_devices()])
+            check_device(device, available)
         except ConfigError as bad:
-            raise UsageError(f"--devices: {bad.message}") from None
-    else:
-        devices = [configs[0].device]
-    for device in set(devices):
-        _check_device(device)
+            raise UsageError(f"{'--devices' if devices else '--device'}: {bad.message}") from None
     return devices
 
 
@@ -419,7 +445,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     except ConfigError as bad:
         flag = "--seeds" if bad.field == "seed" else _FLAG_FOR_FIELD.get(bad.field, "--" + bad.field)
         raise UsageError(f"{flag}: {bad.message}") from None
-    records, code = _train_all(args, configs, _devices_for(args, configs))
+    records, code = _train_all(args, configs, args.devices)
     if not args.json:
         for table in report_tables(records):
             _print_rows(table.title, table.header, table.rows, [MARK_NOTE] if table.marked else [])
@@ -439,7 +465,7 @@ def _parse_flag(field: str, text: str):
         raise UsageError(f"{_FLAG_FOR_FIELD[field]}: {bad.message}") from None
 
 
-def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]) -> int:
+def _run_sweep(args: argparse.Namespace, configs: list[RunConfig], devices: str | None) -> int:
     from core.comparison.groups import has_repeats
     from core.comparison.sweep import best_run, comparison_table, group_table
 
@@ -476,44 +502,44 @@ def _print_rows(title: str, header: list[str], rows: list[list[str]], notes: lis
         _print(note)
 
 
-def _train_all(args: argparse.Namespace, configs: list[RunConfig], devices: list[str]):
-    """Train every config (one runner per device slot), printing progress; (records, exit code)."""
-    from core.execution.launcher import runner_events
+def _train_all(args: argparse.Namespace, configs: list[RunConfig], devices_flag: str | None, one_run: bool = False):
+    """Train every config through the executor (local runners, or Ray), printing each event as the
+    run store receives it; (records, exit code). `one_run`: `train`'s plain lines, no sweep header."""
+    from core.execution.executor import Executor
     from core.runstore.results import RunRecord
-    from core.execution.session import recorded_run
     from core.runstore.store import RunStore, resolve_runs_dir
-    from core.comparison.sweep import run_sweep
 
-    signals = _stop_signals()
-    cancel = signals.current
+    per_device = _runs_per_device(args)
+    ray_address = None if one_run else _ray_address(args)
     store = RunStore(resolve_runs_dir(args.runs_dir))
-    records: dict[str, RunRecord] = {}
-    lock = threading.Lock()
-    ended: list[str] = []
-    total = len(configs)
-    where = ", ".join(devices)
-    _print(f"sweep {configs[0].sweep}: {total} runs on {where}" + (" (one per device at a time)" if len(devices) > 1 else ""))
+    # The runners stay in our process group: Ctrl+C at the terminal reaches them as it reaches us.
+    executor = Executor(store, args.data_dir, ray_address=ray_address, runs_per_device=per_device, warm=False, new_session=False)
+    signals = _stop_signals()
+    try:
+        devices = _check_devices(executor, configs, devices_flag)
+        queued = executor.submit(configs, devices)
+        records = {run_id: RunRecord(run_id, config) for run_id, config in queued}
+        positions = {run_id: n for n, run_id in enumerate(records, start=1)}
+        ended: list[str] = []
+        total = len(configs)
+        if not one_run:
+            where = f"the Ray cluster at {ray_address}" if ray_address else ", ".join(devices or [configs[0].device])
+            at_once = len(devices or [""]) * per_device
+            _print(f"sweep {configs[0].sweep}: {total} runs on {where}" + (f" ({at_once} at a time)" if at_once > 1 and not ray_address else ""))
 
-    def start(config: RunConfig, run_id: str):
-        with lock:
-            records[run_id] = RunRecord(run_id, config)
-        if len(devices) > 1:  # one runner process per device slot: no shared interpreter lock
-            return runner_events(config, run_id, store.root, args.data_dir, cancel)
-        return recorded_run(config, run_id, store=store, cancel=cancel, data_dir=args.data_dir)
-
-    def emit(event) -> None:
-        with lock:
+        def emit(event) -> None:
             record = records[event.run_id]
             record.apply(event)
-            position = list(records).index(event.run_id) + 1
-            if event.kind in ("run_finished", "run_stopped", "run_failed"):
+            if event.kind in END_KINDS:
                 ended.append(event.kind)
-        if args.json:
-            _print(json.dumps(event.to_dict()))
-        elif (line := format_line(event)) is not None:
-            _print(f"({position}/{total} {record.label}) {line}")
+            if args.json:
+                _print(json.dumps(event.to_dict()))
+            elif (line := format_line(event)) is not None:
+                _print(line if one_run else f"({positions[event.run_id]}/{total} {record.label}) {line}")
 
-    signals.busy = True
-    run_sweep(configs, devices, start, emit, cancel)
-    signals.busy = False
+        signals.busy = True
+        executor.drive(emit, signals.current)
+    finally:
+        signals.busy = False
+        executor.close(wait_s=30)  # every run has ended: their runners exit now
     return list(records.values()), _exit_code(signals, ended)

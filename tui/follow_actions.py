@@ -10,7 +10,7 @@ from tui.watcher import HistoryLoaded, RunsChanged, ending_line, log_lines
 
 
 class FollowActions:
-    """Mixed into the App (tui.app), which provides records, dispatcher, watcher and the refreshes."""
+    """Mixed into the App (tui.app), which provides records, executor, watcher and the refreshes."""
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         self._history_loaded = True
@@ -26,7 +26,7 @@ class FollowActions:
 
     def _watch(self) -> None:
         if self._history_loaded and not self._quitting:
-            self.watcher.poll(self.records, self.dispatcher.runners())
+            self.watcher.poll(self.records, self.executor.runners())
 
     def on_runs_changed(self, message: RunsChanged) -> None:
         """Fold what the store said into the records now; draw it at the next UI tick."""
@@ -55,7 +55,7 @@ class FollowActions:
                     self._pending_log.append(ending_line(record, rich_color(self._color(record.run_id)), self.no_color))  # no last word of its own
                 if record.status == "failed":
                     self.notify(f"{record.label} failed: {record.message}", markup=False, severity="error", timeout=8)
-                if record.finished and self.dispatcher.finish(record.run_id):
+                if record.finished and self.executor.finish(record.run_id):
                     self._start_next()
             elif update.events:
                 self._dirty_runs.add(record.run_id)

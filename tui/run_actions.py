@@ -14,7 +14,7 @@ from tui.widgets.run_form import RunForm
 
 
 class RunActions:
-    """Mixed into the App (tui.app), which provides records, dispatcher, store and the refreshes."""
+    """Mixed into the App (tui.app), which provides records, executor, store and the refreshes."""
 
     def on_results_table_visibility_toggled(self, message: ResultsTable.VisibilityToggled) -> None:
         ids = set(message.run_ids)
@@ -68,7 +68,7 @@ class RunActions:
         if record is None:
             return False
         self.hidden.discard(run_id)
-        if self.dispatcher.finish(run_id):  # its slot is free: its runner stops at its next write
+        if self.executor.finish(run_id):  # its slot is free: its runner stops at its next write
             self._start_next()
         self._refresh_runs()
         self.notify(f"{record.label}: {why}", markup=False, timeout=4)
@@ -84,7 +84,7 @@ class RunActions:
             return
         for run_id in targets:
             try:
-                self.dispatcher.stop(run_id, "stopped by the user (x in the dashboard)")
+                self.executor.stop(run_id, "stopped by the user (x in the dashboard)")
                 self.notify(f"stopping {self.records[run_id].label} after its current batch…", markup=False, timeout=3)
             except ControlError as refused:
                 self.notify(str(refused), markup=False, severity="error", timeout=6)
@@ -138,8 +138,8 @@ class RunActions:
             return
         self._quitting = True
         if keep:
-            self.dispatcher.hand_over()
+            self.executor.hand_over()
         else:
             self.queue.clear()
-            self.dispatcher.stop_own(reason)
+            self.executor.stop_own(reason)
         self.exit(return_code=code)

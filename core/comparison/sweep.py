@@ -2,20 +2,16 @@
 
 `expand_grid` turns `{"lr": "0.01,0.001", "batch_size": "64"}` plus the single-run values into
 configurations (learning rate outermost, as the seed's tables; a seed list repeats the whole grid
-once per seed). `run_sweep` trains them with one
-worker thread per device slot, so a server with several GPUs runs one run per GPU at a time.
+once per seed). core.execution.executor trains them, one run per device slot at a time.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
-import threading
 import time
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from core.config import ConfigError, RunConfig, parse_config, parse_field
-from core.events import Event
 from core.comparison.groups import group_runs
 from core.runstore.results import RunRecord
 
@@ -89,42 +85,6 @@ def parse_devices(text: str, available: Iterable[str]) -> list[str]:
         if device not in available and device != "auto":
             raise ConfigError("devices", f"{device} is not on this machine (it has {', '.join(available)})")
     return devices
-
-
-def run_sweep(
-    configs: list[RunConfig],
-    devices: list[str],
-    start: Callable[[RunConfig, str], Iterable[Event]],
-    emit: Callable[[Event], None],
-    cancel: threading.Event,
-) -> None:
-    """Train every config, one worker per device slot; `start(config, run_id)` yields a run's events.
-
-    `emit` is called from the worker threads (it must be thread-safe). When `cancel` is set, the
-    runs in flight stop after their batch and the rest are not started.
-    """
-    from core.runstore.store import new_run_id
-
-    jobs: queue.Queue[RunConfig] = queue.Queue()
-    for config in configs:
-        jobs.put(config)
-
-    def worker(device: str) -> None:
-        while not cancel.is_set():
-            try:
-                config = jobs.get_nowait()
-            except queue.Empty:
-                return
-            config = config.with_values(device=device)
-            for event in start(config, new_run_id(config)):
-                emit(event)
-
-    threads = [threading.Thread(target=worker, args=(d,), name=f"sweep-{i}-{d}", daemon=True) for i, d in enumerate(devices)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(0.2)
 
 
 def comparison_table(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:

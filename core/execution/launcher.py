@@ -1,9 +1,9 @@
-"""Starting runner processes (core.execution.runner) for the dashboard, one kept warm.
+"""Starting runner processes (core.execution.runner) for the executor: one per device slot, one spare.
 
-Importing torch takes seconds, so the dashboard keeps one runner started ahead of need: it has
-imported torch and waits for its job on stdin. `launch` hands the job to it and starts the next
-warm one. Runners start in a session of their own with stdin, stdout and stderr of their own,
-so closing the dashboard or its terminal leaves them training. Nothing here imports torch.
+Importing torch takes seconds, so a slot keeps its runner for its next job, and the dashboard
+keeps a spare started ahead of need: it has imported torch and waits for its job on stdin.
+The dashboard's runners start in a session of their own with stdin, stdout and stderr of their
+own, so closing the dashboard or its terminal leaves them training. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ import itertools
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from core.config import RunConfig
-from core.events import END_KINDS, Event, RunFailed, event_from_dict
 from core.runstore.safe_read import read_bytes
 from core.runstore.store import RUNNER_LOG
 
@@ -66,20 +65,29 @@ def tail(path: Path, lines: int = 4, limit: int = 16_384) -> str:
 
 
 class Runner:
-    """One runner process, as the process that started it sees it."""
+    """One runner process, as the process that started it sees it. It trains the jobs handed to
+    it one after another and exits at end of file on its stdin (`release`)."""
 
-    def __init__(self, log_dir: Path, python: str = sys.executable, print_events: bool = False) -> None:
+    def __init__(self, log_dir: Path, python: str = sys.executable, *, new_session: bool = True, extra_args: Iterable[str] = ()) -> None:
         self.log_path = log_dir / f"runner-{os.getpid()}-{next(_numbers)}-{secrets.token_hex(3)}.log"
-        with open(self.log_path, "ab") as log:
+        command = [python, "-m", "core.execution.runner", "--log", str(self.log_path), *extra_args] + ([] if new_session else ["--attached"])
+        self.attached = not new_session
+        log = None if self.attached else open(self.log_path, "ab")  # a CLI command's runner writes to its terminal
+        try:
             self.process = _SPAWNER.submit(
                 subprocess.Popen,
-                [python, "-m", "core.execution.runner", "--log", str(self.log_path)] + (["--print-events"] if print_events else []),
+                command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                start_new_session=True,  # no SIGHUP, no Ctrl+C from the dashboard's terminal
+                # The dashboard's runners: no SIGHUP, no Ctrl+C from its terminal. The CLI's stay in
+                # its process group: Ctrl+C at the terminal reaches them as it reaches the CLI.
+                start_new_session=new_session,
                 close_fds=True,
             ).result()
+        finally:
+            if log is not None:
+                log.close()
         self.run_folders: list[Path] = []  # the runs it was handed
         STARTED.append(self)
 
@@ -103,10 +111,10 @@ class Runner:
         return message
 
     def hand(self, job: dict) -> bool:
-        """Give the runner its job; False if it has died (its exit is noticed and recorded later)."""
+        """Give the runner a job line; False if it has died (its exit is noticed and recorded later)."""
         try:
             self.process.stdin.write((json.dumps(job) + "\n").encode("utf-8"))
-            self.process.stdin.close()
+            self.process.stdin.flush()
         except (OSError, ValueError):
             return False
         return True
@@ -114,13 +122,31 @@ class Runner:
     def hand_jobs(self, runs_dir: Path, data_dir: str | os.PathLike | None, jobs: list[tuple[str, RunConfig]], after: Iterable[str] = ()) -> bool:
         """Give it runs to train one after another (the job line core.execution.runner reads), with absolute paths."""
         runs_dir = Path(runs_dir).absolute()
-        self.run_folders = [runs_dir / run_id for run_id, _ in jobs]
+        self.run_folders += [runs_dir / run_id for run_id, _ in jobs]
         return self.hand({
             "runs_dir": str(runs_dir),
             "data_dir": str(Path(data_dir).absolute()) if data_dir else None,
             "jobs": [{"run_id": run_id, "config": config.to_dict()} for run_id, config in jobs],
             "after": list(after),
         })
+
+    def last_words(self) -> str:
+        """Once it has exited: the message of the failure it could not record in the run store
+        (it says so on stdout before exiting), else ""."""
+        if self.exit_code() is None or self.process.stdout is None or self.process.stdout.closed:
+            return ""
+        try:
+            lines = self.process.stdout.read(65_536).decode("utf-8", "replace").splitlines()
+        except (OSError, ValueError):
+            return ""
+        for line in reversed(lines):
+            try:
+                said = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(said, dict) and isinstance(said.get("last_words"), dict):
+                self._last_words = str(said["last_words"].get("message", ""))[:4096]
+        return getattr(self, "_last_words", "")
 
     def log_tail(self) -> str:
         """The last lines it wrote: its run's runner.log once it has one, else its first log."""
@@ -129,8 +155,15 @@ class Runner:
                 return tail(folder / RUNNER_LOG)
         return tail(self.log_path)
 
+    def release_input(self) -> None:
+        """No more jobs: it exits once the ones it has are trained."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+
     def release(self) -> None:
-        """Let it go: a warm runner sees end of file and exits; a busy one trains on."""
+        """Let it go: a warm runner sees end of file and exits; a busy one trains on, then exits."""
         for pipe in (self.process.stdin, self.process.stdout):
             try:
                 pipe.close()
@@ -138,104 +171,90 @@ class Runner:
                 pass
 
 
-def runner_events(
-    config: RunConfig,
-    run_id: str,
-    runs_dir: Path,
-    data_dir: str | os.PathLike | None,
-    cancel: threading.Event,
-    python: str = sys.executable,
-) -> Iterator[Event]:
-    """One run trained by a runner process of its own, its events as it prints them (a parallel sweep's slot).
-
-    Setting `cancel` asks the runner to stop after its batch, with the cancel's reason.
-    """
-    log_dir = Path(tempfile.mkdtemp(prefix="mnist-tui-runner-"))
-    runner = Runner(log_dir, python, print_events=True)
-    runner.hand_jobs(runs_dir, data_dir, [(run_id, config)])
-
-    def forward_cancel() -> None:
-        while runner.exit_code() is None:
-            if cancel.wait(0.2):
-                from core.execution.control import ControlError, request_stop
-
-                try:
-                    request_stop(runner.run_folders[0], getattr(cancel, "reason", "stopped by the user"), pid=runner.pid)
-                except ControlError:
-                    pass
-                return
-
-    threading.Thread(target=forward_cancel, name=f"cancel-{run_id}", daemon=True).start()
-    ended = False
-    for line in runner.process.stdout:
-        try:
-            message = json.loads(line)
-            event = event_from_dict(message) if isinstance(message, dict) and "event" in message else None
-        except ValueError:
-            continue
-        if event is not None:
-            ended = ended or event.kind in END_KINDS
-            yield event
-    runner.process.wait()
-    if not ended:
-        yield RunFailed(run_id, "RunnerDied", f"its runner process {describe_exit(runner.process.returncode)}: {runner.log_tail()}")
-    shutil.rmtree(log_dir, ignore_errors=True)
-
-
 class Launcher:
-    """The dashboard's runners: one warm, and one per run it started."""
+    """This process's runners: one per device slot (kept for the slot's next job) and one spare, warm."""
 
-    def __init__(self, runs_dir: Path, data_dir: str | os.PathLike | None = None, python: str = sys.executable, warm: bool = True) -> None:
-        self.keep_warm = warm  # False: each run gets a runner started for it (its first seconds import torch)
+    def __init__(self, runs_dir: Path, data_dir: str | os.PathLike | None = None, python: str = sys.executable, warm: bool = True,
+                 *, new_session: bool = True, extra_args: Iterable[str] = ()) -> None:
+        self.keep_warm = warm  # False: a runner starts when a slot first needs one (its first seconds import torch)
         self.runs_dir = Path(runs_dir).absolute()
         self.data_dir = data_dir  # made absolute in each job line (runners may not share our cwd forever)
         self.python = python
+        self.new_session = new_session
+        self.extra_args = list(extra_args)
         self.log_dir = Path(tempfile.mkdtemp(prefix="mnist-tui-runners-"))
-        self.warm: Runner | None = None
+        self.spare: Runner | None = None  # warm: torch imported, no slot yet
         self.first: Runner | None = None  # its ready line tells which devices there are
+        self.ready_message: dict | None = None  # that line: devices, and a Ray driver's cluster
+        self.by_slot: dict[str, Runner] = {}
         self.by_run: dict[str, Runner] = {}
+        self.configs: dict[str, RunConfig] = {}
+
+    def _new_runner(self) -> Runner:
+        return Runner(self.log_dir, self.python, new_session=self.new_session, extra_args=self.extra_args)
 
     def warm_up(self) -> None:
-        if self.keep_warm and (self.warm is None or self.warm.exit_code() is not None):
-            self.warm = Runner(self.log_dir, self.python)
-            self.first = self.first or self.warm
+        if self.keep_warm and not _alive(self.spare):
+            self.spare = self._new_runner()
+            self.first = self.first or self.spare
 
     def devices(self) -> list[tuple[str, str]]:
         """(label, spec) of every device, as the first runner sees them (blocks: call it in a thread)."""
         if self.first is None:
-            self.first = Runner(self.log_dir, self.python)
-            self.warm = self.warm or self.first
-        message = self.first.ready()
+            self.first = self._new_runner()
+            self.spare = self.spare or self.first
+        message = self.ready_message = self.ready_message or self.first.ready()
         if not message.get("ready"):
             raise RuntimeError(message.get("error", "the runner did not start"))
         return [(str(label), str(spec)) for label, spec in message.get("devices", [])]
 
-    def launch(self, jobs: Iterable[tuple[str, RunConfig]], after: Iterable[str] = (), warm_next: bool = True) -> Runner:
-        """Start runs (one after another) in the warm runner; a new one warms up for next time."""
+    def launch(self, slot: str, jobs: Iterable[tuple[str, RunConfig]]) -> Runner:
+        """Hand runs (trained one after another) to the slot's runner: the one it had, else the spare, else a new one."""
         jobs = list(jobs)
-        runner = self.warm if self.warm is not None and self.warm.exit_code() is None else Runner(self.log_dir, self.python)
-        self.warm = None
-        runner.hand_jobs(self.runs_dir, self.data_dir, jobs, after)
-        for run_id, _ in jobs:
+        runner = self.by_slot.get(slot)
+        if not _alive(runner):
+            runner = self.spare if _alive(self.spare) else self._new_runner()
+            self.spare = None if runner is self.spare else self.spare
+            self.by_slot[slot] = runner
+        if not runner.hand_jobs(self.runs_dir, self.data_dir, jobs):
+            runner.process.wait()  # it died between the check and the write: its runs fail as runner deaths
+        for run_id, config in jobs:
             self.by_run[run_id] = runner
-        if warm_next:
-            self.warm_up()
+            self.configs[run_id] = config
         return runner
+
+    def release_slot(self, slot: str) -> None:
+        """The slot has nothing more to train: its runner exits once its run has ended."""
+        runner = self.by_slot.pop(slot, None)
+        if runner is not None:
+            runner.release()
 
     def reap(self) -> None:
         """Collect the runners that have exited, so none stays a <defunct> child of an open dashboard."""
-        for runner in {*self.by_run.values(), self.warm, self.first} - {None}:
+        for runner in {*self.by_slot.values(), *self.by_run.values(), self.spare, self.first} - {None}:
             runner.exit_code()  # Popen.poll: waits for the child if it has ended, at once otherwise
 
-    def close(self) -> None:
-        """The dashboard is leaving: the warm runner exits; runners with runs train on."""
-        if self.warm is not None:
-            self.warm.release()  # it exits once its imports are done and it reads end of file
-            self.warm.log_path.unlink(missing_ok=True)
-            self.warm = None
-        for runner in set(self.by_run.values()):
+    def close(self, wait_s: float = 0.0) -> None:
+        """Leaving: the spare exits; each slot's runner trains what it was handed, then exits.
+        `wait_s`: wait that long for them (the CLI, whose runs have ended, waits for their exit)."""
+        if self.spare is not None:
+            self.spare.release()  # it exits once its imports are done and it reads end of file
+            self.spare.log_path.unlink(missing_ok=True)
+            self.spare = None
+        runners = set(self.by_slot.values())
+        for runner in runners:
             runner.release()
+        deadline = time.monotonic() + wait_s
+        for runner in runners:
+            try:
+                runner.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                break
         try:
             self.log_dir.rmdir()  # empty once every runner moved its log into its run's folder
         except OSError:
             pass  # a runner still starting keeps its first log there until its run's folder exists
+
+
+def _alive(runner: Runner | None) -> bool:
+    return runner is not None and runner.exit_code() is None

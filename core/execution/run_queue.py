@@ -1,7 +1,8 @@
 """The dashboard's queue: runs waiting for a device slot, and the runs holding one.
 
 A slot trains one run at a time; plain runs share the default slot (one after another), a
-parallel sweep lists a slot per device. Pure bookkeeping: core.execution.launcher starts the processes.
+parallel sweep lists a slot per device (N per device with several runs per device). Pure
+bookkeeping: core.execution.executor decides, core.execution.launcher starts the processes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ DEFAULT_SLOT = "default"  # plain runs share one slot: they train one after anot
 
 def slot_device(slot: str, config: RunConfig) -> str:
     """The device a job runs on in a slot: its own for the default slot, else the slot's."""
-    return config.device if slot == DEFAULT_SLOT else slot.split("#")[0]
+    device = slot.split("#")[0]  # "cuda:0#1" -> cuda:0; "#1" (several runs on the run's own device) -> its own
+    return config.device if slot == DEFAULT_SLOT or not device else device
 
 
 @dataclass

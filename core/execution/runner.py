@@ -1,17 +1,18 @@
 """The runner: a process of its own that trains runs and records them in the run store.
 
-The dashboard never trains. It starts `python -m core.execution.runner`, which imports torch, says it is
-ready on stdout (one JSON line, with the devices it sees) and then waits for its job as one
-JSON line on stdin:
+Nothing else trains: the executor (core.execution.executor) starts `python -m core.execution.runner`,
+which imports torch, says it is ready on stdout (one JSON line, with the devices it sees) and
+then reads jobs, one JSON line each, on stdin:
 
     {"runs_dir": "/abs/runs", "data_dir": null,
      "jobs": [{"run_id": "...", "config": {RunConfig fields}}, ...],  # trained one after another
      "after": ["run id", ...]}                                       # first wait until these end
 
-End of file on stdin before a job means the dashboard that kept it warm has gone: it exits.
-Each run's events go to its folder (the store is the one bus between runner and dashboard);
-with --print-events they are also printed on stdout as JSON lines (the headless parallel
-sweep reads them). Once a run's folder exists, stderr goes to its `runner.log`.
+It trains each line's runs, then reads the next line; at end of file it exits (the executor has
+no more jobs for its slot). Each run's events go to its folder (the store is the one bus
+between runner and executor). Once a run's folder exists, stderr goes to its `runner.log`.
+With `--ray ADDRESS` it trains nothing itself: core.execution.ray_driver runs each job as a Ray
+task and records its events here.
 
 In here, as in `mnist-tui train` (which calls `run_job` too), the trainer works in a thread and
 the main thread handles signals: SIGINT, SIGTERM and SIGHUP stop after the current batch and
@@ -35,7 +36,7 @@ from typing import Callable
 
 from core.config import ConfigError, RunConfig
 from core.execution.control import STOP_SIGNAL, read_stop_reason
-from core.events import END_KINDS, Event
+from core.events import END_KINDS, Event, RunFailed
 from core.training.stop import StopRequest
 from core.runstore.store import RUNNER_LOG, RunStore, is_live
 
@@ -100,13 +101,13 @@ def run_job(
 ) -> str | None:
     """Train and record one run in a worker thread while this (main) thread keeps handling signals.
 
-    Returns the kind of the run's last event (run_finished, run_stopped, run_failed), or None.
+    Returns the run's end event (RunFinished, RunStopped, RunFailed), or None.
     """
     from core.execution.session import recorded_run, wait_politely  # torch: imported by the caller already, or now
     from core.training.trainer import start_in_thread
 
     cancel = signals.current
-    ended: list[str] = []
+    ended: list[Event] = []
 
     def opened(folder: Path) -> None:
         signals.folder = folder
@@ -115,7 +116,7 @@ def run_job(
 
     def handle(event: Event) -> None:
         if event.kind in END_KINDS:
-            ended.append(event.kind)
+            ended.append(event)
         if emit is not None:
             emit(event)
 
@@ -162,6 +163,20 @@ def _say(message: dict) -> None:
         _stdout_to_devnull()
 
 
+def _die_with_parent() -> None:
+    """SIGKILL when the process that started us ends (Linux prctl PR_SET_PDEATHSIG), however it ends:
+    a run of `mnist-tui train` must not go on training unseen after a kill -9 of the command."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the command's Ctrl+C still reaches us (same process group)
+    if os.getppid() == 1:  # it died before the prctl
+        os._exit(1)
+
+
 def _stdout_to_devnull() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -185,12 +200,21 @@ def _log_into(folder: Path, warm_log: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.execution.runner", description="Train the runs of one job read from stdin.")
-    parser.add_argument("--print-events", action="store_true", help="also print every event as a JSON line on stdout")
+    parser.add_argument("--ray", metavar="ADDRESS", help="run the jobs as Ray tasks on the cluster at ADDRESS (core.execution.ray_driver)")
+    parser.add_argument("--runs-per-device", type=int, default=1, help="with --ray: each task takes 1/N of a GPU")
     parser.add_argument("--log", type=Path, help="the file stderr goes to until the first run's folder exists")
+    parser.add_argument("--attached", action="store_true",
+                        help="started by a CLI command: stderr stays that command's, and the runner dies with it (kill -9 included)")
     args = parser.parse_args(argv)
     signals = StopSignals()  # before the slow imports: a stop request must never kill it mid-import
+    if args.attached:
+        _die_with_parent()
+    if args.ray:
+        from core.execution.ray_driver import serve
+
+        return serve(args.ray, args.runs_per_device, args.log)
     try:
-        import core.execution.session  # noqa: F401 (torch, torchvision, the trainer: the seconds a warm runner saves)
+        import core.training.trainer  # noqa: F401 (torch, torchvision, the trainer: the seconds a warm runner saves)
         from core.training.devices import available_devices
 
         devices = [[d.label, d.spec] for d in available_devices()]
@@ -201,27 +225,33 @@ def main(argv: list[str] | None = None) -> int:
         _say({"ready": False, "error": f"{type(problem).__name__}: {problem}"})
         return 1
     _say({"ready": True, "pid": os.getpid(), "devices": devices})
-    if not args.print_events:  # nobody reads stdout after this; a closed pipe must not hurt
-        _stdout_to_devnull()
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0  # the dashboard went away before it needed this runner
-    try:
-        job = parse_job(line)
-    except JobError as bad:
-        print(f"mnist-tui runner: {bad}", file=sys.stderr)
-        return 2
-    store = RunStore(job["runs_dir"])
-    while any(is_live(store.root / run_id) for run_id in job["after"]):
-        time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
-    emit = (lambda event: _say(event.to_dict())) if args.print_events else None
     warm_log = args.log
-    for run_id, config in job["jobs"]:
+    for line in iter(sys.stdin.readline, ""):  # a job line at a time; end of file: no more jobs
+        if not line.strip():
+            continue
+        try:
+            job = parse_job(line)
+        except JobError as bad:
+            print(f"mnist-tui runner: {bad}", file=sys.stderr)
+            return 2
+        store = RunStore(job["runs_dir"])
+        while any(is_live(store.root / run_id) for run_id in job["after"]):
+            time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
+        for run_id, config in job["jobs"]:
+            if signals.received:
+                break
+            end = run_job(store, run_id, config, signals, data_dir=job["data_dir"], on_folder=None if args.attached else lambda f: _log_into(f, warm_log))
+            warm_log = None
+            signals.next_run()
+            if isinstance(end, RunFailed) and end.error_type == "StoreError":
+                # Its log could not be written (an unwritable or vanished runs folder): the next run
+                # would fare no better. Our last words go to stdout for whoever started us (the
+                # executor reads them once we have exited), then we exit as a runner that died.
+                print(f"mnist-tui runner: {run_id}: {end.message}", file=sys.stderr, flush=True)
+                _say({"last_words": end.to_dict()})
+                return 1
         if signals.received:
             break
-        run_job(store, run_id, config, signals, data_dir=job["data_dir"], emit=emit, on_folder=lambda f: _log_into(f, warm_log))
-        warm_log = None
-        signals.next_run()
     return 128 + signals.received[0] if signals.received else 0
 
 

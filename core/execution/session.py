@@ -1,4 +1,8 @@
-"""A run as the front ends start it: trained by core.training.trainer and recorded in the run store."""
+"""A run as a runner trains it: its events, each recorded in the run store before anyone sees it.
+
+`record_events` is the write loop alone (no torch): the Ray driver records a remote run's
+events with it too (core.execution.ray_driver).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from core.runstore.atomic import write_failure
 from core.runstore.liveness import EVENTS_FILE
 from core.runstore.run_writer import FolderMoved
 from core.runstore.store import RunStore, StoreError
-from core.training.trainer import run_events
 
 
 def recorded_run(
@@ -28,6 +31,8 @@ def recorded_run(
 
     `on_folder(folder)` is called once the run's folder exists, before training starts.
     """
+    from core.training.trainer import run_events  # torch: only where a run trains
+
     if store is None:
         yield from run_events(config, run_id, cancel=cancel, data_dir=data_dir)
         return
@@ -40,22 +45,32 @@ def recorded_run(
         if on_folder is not None:
             on_folder(writer.folder)
         events = run_events(config, run_id, cancel=cancel, data_dir=data_dir, checkpoint_path=writer.checkpoint_path, run_dir=writer.folder)
-        for event in events:
-            try:
-                writer.append(event)
-            except (OSError, FolderMoved) as problem:  # stop training (closing `events`), say why
-                failed = RunFailed(run_id, "StoreError", _why_the_log_stopped(writer, event, problem), getattr(event, "elapsed", 0.0))
-                try:  # the log is still open even when its folder moved: its last lines land there
-                    writer.record(event)
-                    writer.record(failed)
-                except OSError:
-                    pass
-                yield event
-                yield failed
-                return
-            yield event
+        yield from record_events(writer, run_id, events)
     finally:
         writer.close()
+
+
+def record_events(writer, run_id: str, events: Iterator[Event]) -> Iterator[Event]:
+    """Append each event to the run's log, then yield it. A write the disk refuses (or a run
+    folder moved away) closes `events` (training stops) and yields the event and a RunFailed
+    saying why; the writer stays open (the caller closes it)."""
+    for event in events:
+        try:
+            writer.append(event)
+        except (OSError, FolderMoved) as problem:  # stop training (closing `events`), say why
+            failed = RunFailed(run_id, "StoreError", _why_the_log_stopped(writer, event, problem), getattr(event, "elapsed", 0.0))
+            try:  # the log is still open even when its folder moved: its last lines land there
+                writer.record(event)
+                writer.record(failed)
+            except OSError:
+                pass
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            yield event
+            yield failed
+            return
+        yield event
 
 
 def wait_politely(thread: threading.Thread, poll_s: float = 0.2) -> None:

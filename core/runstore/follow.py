@@ -45,6 +45,8 @@ def _younger_than(path: Path, seconds: float) -> bool:
 
 def record_runner_death(store: RunStore, run_id: str, config: RunConfig, runner: Runner) -> str:
     """A runner ended without ending its run: say how; write the run as failed if it has no log."""
+    if said := runner.last_words():  # it could not record its run: what it said instead
+        return said
     why = f"its runner process {describe_exit(runner.exit_code() or 0)}"
     last = runner.log_tail()
     message = f"{why}: {last}" if last else why
@@ -109,12 +111,12 @@ def fold(record: RunRecord, update: RunUpdate) -> bool:
     for event in update.events:
         record.apply(event)
     record.log_offset = update.offset
-    if record.status in ("running", "interrupted"):
+    if record.status in ("running", "interrupted") and not record.ended:
         record.status = "running" if update.live else "interrupted"
         if not update.live and not record.message:  # own runner: how it ended; another process's: only that it did
             record.message = update.runner_ended or interrupted_reason(record)
         elif update.live and before == "interrupted":
             record.message = ""  # writing again (a heartbeat that came late)
-    if record.status == "interrupted" and update.runner_ended and record.batches_per_epoch is None and not update.events:
+    if record.status == "interrupted" and not record.ended and update.runner_ended and record.batches_per_epoch is None and not update.events:
         record.status, record.message = "failed", update.runner_ended  # never started: nothing to resume
     return record.status != before

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from core.config import RunConfig
-from core.events import BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunStarted, RunStopped
+from core.events import (
+    END_KINDS, BatchLogged, CompileStatus, DeviceSampled, EpochEnded, Event, RunFailed, RunFinished, RunInterrupted, RunResumed, RunStarted, RunStopped,
+)
 from core.runstore.store import id_time
 
 # queued and running are live states; the rest are final. "interrupted": the log just ends
@@ -66,6 +68,8 @@ class RunRecord:
     compiling: bool = False  # torch.compile is compiling the training step now
     torch_version: str = ""  # of the process that trained it
     images: tuple[int, int] | None = None  # (train, test) images it actually used
+    node: str = ""  # the Ray node training it ("" on this machine's runners)
+    ended: bool = False  # its log has an end event (run_finished, _stopped, _failed, _interrupted)
 
     @property
     def label(self) -> str:
@@ -94,6 +98,7 @@ class RunRecord:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the record (events arrive in the order the run emitted them)."""
+        self.ended = self.ended or event.kind in END_KINDS
         if isinstance(event, RunStarted):
             self.status = "running"
             self.batches_per_epoch = event.batches_per_epoch
@@ -102,6 +107,7 @@ class RunRecord:
             self.started_at = event.started_at
             self.torch_version = event.torch_version
             self.images = (event.train_size, event.test_size)
+            self.node = event.node
         elif isinstance(event, BatchLogged):
             per_epoch = self.batches_per_epoch or 1
             self.losses.append((event.step / per_epoch, event.loss))
@@ -124,6 +130,12 @@ class RunRecord:
         elif isinstance(event, RunStopped):
             self.status, self.seconds, self.checkpoint = "stopped", event.seconds, event.checkpoint
             self.message = event.reason
+        elif isinstance(event, RunResumed):  # epochs from from_epoch on train again: what was logged of them goes
+            self._forget_from(event.from_epoch)
+            self.node, self.message = event.node, event.reason
+            self.device, self.device_name = event.device or self.device, event.device_name or self.device_name
+        elif isinstance(event, RunInterrupted):
+            self.status, self.seconds, self.message = "interrupted", event.seconds, event.reason
         elif isinstance(event, RunFailed):
             self.status, self.message = "failed", event.message
             self.seconds = event.seconds or self.seconds
@@ -132,6 +144,16 @@ class RunRecord:
             self.device_name = self.device_name or event.device_name
             self.torch_version = self.torch_version or event.torch_version
 
+    def _forget_from(self, epoch: int) -> None:
+        for table in (self.accuracies, self.test_losses, self.train_losses, self.epoch_seconds):
+            for stale in [e for e in table if e >= epoch]:
+                del table[stale]
+        first_x = epoch - 1  # x of a batch point is epochs trained: epoch k's points lie past k - 1
+        self.losses = [p for p in self.losses if p[0] <= first_x]
+        self.batch_points = [p for p in self.batch_points if p.x <= first_x]
+        if self.last_batch is not None and self.last_batch.epoch >= epoch:
+            self.last_batch = None
+
     @classmethod
     def from_stored(cls, stored) -> "RunRecord":
         """A record for a run read back from the store (a core.runstore.store.StoredRun)."""
@@ -139,7 +161,7 @@ class RunRecord:
             return cls(stored.run_id, RunConfig(name=stored.run_id), status="unreadable", message=stored.unreadable or "")
         record = cls.replay(stored.run_id, stored.config, stored.events, live=stored.live)
         record.log_offset = stored.log_offset
-        if record.status == "interrupted":
+        if record.status == "interrupted" and not record.ended:
             from core.execution.launcher import tail  # a runner's stderr (a crash trace) says more when it said anything
             from core.runstore.store import RUNNER_LOG
 

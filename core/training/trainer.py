@@ -83,8 +83,12 @@ class TrainingRun:
         data_dir: str | Path | None = None,
         checkpoint_path: str | Path | None = None,
         run_dir: str | Path | None = None,
+        schedule_origin: int | None = None,
     ) -> None:
+        """`schedule_origin`: the epoch the learning-rate schedule started at, when this run goes on
+        with another's schedule (a Ray run resumed after its node was lost); None: at this run's start."""
         self.config = config
+        self.schedule_origin = schedule_origin
         self.run_id = run_id
         self.cancel = cancel or threading.Event()
         self.data_dir = resolve_data_dir(data_dir)
@@ -286,8 +290,11 @@ class TrainingRun:
         window_t0 = time.perf_counter()
         per_epoch = batches_per_epoch(len(split), config.batch_size)
         steps_before = (epoch - 1) * per_epoch
-        # The schedule spans this run's own epochs (a resumed run starts its schedule afresh).
-        schedule_step0, schedule_total = (epoch - 1 - self.start_epoch) * per_epoch, config.epochs * per_epoch
+        # The schedule spans this run's own epochs (a resumed run starts its schedule afresh), or
+        # goes on from schedule_origin (a run continued after a lost node: as if never interrupted).
+        origin = self.start_epoch if self.schedule_origin is None else self.schedule_origin
+        schedule_step0 = (epoch - 1 - origin) * per_epoch
+        schedule_total = (self.start_epoch - origin + config.epochs) * per_epoch
         self._last_batch = 0
         for batch, index in enumerate(batch_indices(len(split), config.batch_size, self.generator, device), start=1):
             if self.cancel.is_set():
