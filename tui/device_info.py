@@ -19,8 +19,7 @@ def device_report(record: RunRecord, current: RunRecord | None) -> Table:
     table = Table(title="device", title_justify="left", show_header=False, box=None)
     table.add_column(style="dim")
     table.add_column()
-    device = record.device or record.config.device
-    table.add_row("this run", Text(f"{device} ({record.device_name})" if record.device_name else device))
+    table.add_row("this run", Text(record.where or record.config.device))
     stats = record.device_stats
     if stats is None:
         table.add_row("report", "none yet (the runner reports every few seconds)" if record.status == "running" else "none recorded")

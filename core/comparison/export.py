@@ -39,7 +39,7 @@ def neutralise(cell: str) -> str:
 CONFIG_COLUMNS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "momentum", "weight_decay", "schedule",
                   "seed", "train_size", "test_size", "log_every", "resume", "compile", "tensorboard", "sweep", "device_requested")
 RUN_COLUMNS = ("run_id", "name", "status", "reason", "started_at", "seconds", *CONFIG_COLUMNS,
-               "device", "device_name", "train_images", "test_images", "torch_version",
+               "device", "device_name", "node", "train_images", "test_images", "torch_version",
                "best_accuracy", "best_epoch", "final_accuracy", "final_epoch")
 EPOCH_COLUMNS = ("accuracy_ep{}", "test_loss_ep{}")  # per epoch, after the columns above
 GROUP_COLUMNS = (*GROUP_FIELDS, "n", "seeds", "run_ids", "statuses", "best_mean", "best_std", "final_mean", "final_std")
@@ -63,7 +63,7 @@ def run_values(record: RunRecord) -> dict[str, Any]:
         "run_id": record.run_id, "name": None if unreadable else record.config.name, "status": record.status,
         "reason": record.message or None, "started_at": _iso(record.started_at), "seconds": record.seconds,
         **{field: config.get(field) for field in CONFIG_COLUMNS}, "device_requested": config.get("device"),
-        "device": record.device or None, "device_name": record.device_name or None,
+        "device": record.device or None, "device_name": record.device_name or None, "node": record.node or None,
         "train_images": record.images[0] if record.images else None, "test_images": record.images[1] if record.images else None,
         "torch_version": record.torch_version or None,
         "best_accuracy": record.best, "best_epoch": best_epoch,

@@ -93,6 +93,12 @@ class RunRecord:
         return max(self.accuracies, default=self.start_epoch)
 
     @property
+    def where(self) -> str:
+        """"cuda:0 (NVIDIA H100 80GB HBM3)", and " on node gpu-7" for a Ray run ("" before it started)."""
+        device = f"{self.device} ({self.device_name})" if self.device_name else self.device
+        return device + (f" on node {self.node}" if self.node and device else "")
+
+    @property
     def finished(self) -> bool:
         return self.status not in ("queued", "running")
 
