@@ -15,8 +15,9 @@ from core.config import ConfigError, RunConfig, parse_config
 from core.events import RunFailed
 from core.runstore.results import load_records
 from core.execution.session import recorded_run
-from core.runstore.store import RunStore, StoreError, read_events, read_run
+from core.runstore.store import RunStore, StoreError, is_live, read_events, read_run
 from tests.synthetic import write_seed_runs
+from tests.waiting import wait_until
 
 CLI = [sys.executable, "-m", "tui"]
 
@@ -35,6 +36,9 @@ def test_sigkill_after_the_first_epoch_leaves_an_interrupted_run_with_that_epoch
             break
     process.kill()
     process.wait()
+    # Its runner dies with it (SIGKILL from the kernel, as the command's child): within seconds.
+    (folder,) = runs_dir.iterdir()
+    wait_until(lambda: not is_live(folder), 10, "the run's runner to die with the command")
     accuracy = line.split("test accuracy ")[1].split("%")[0]
     listing = cli("runs", "--runs-dir", str(runs_dir), env={**os.environ, "COLUMNS": "200"})
     assert listing.returncode == 0 and "interrupted" in listing.stdout

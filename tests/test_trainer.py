@@ -104,6 +104,7 @@ def test_out_of_memory_is_reported_with_a_suggestion(data_dir, monkeypatch):
     monkeypatch.setattr(trainer.torch.nn.Module, "__call__", exploding_forward)
     *_, failed = run_events(SMALL, "oom", data_dir=data_dir)
     assert isinstance(failed, RunFailed) and "smaller batch size" in failed.message
+    assert "lower --runs-per-device" in failed.message  # runs packed onto one GPU are the first suspect
 
 
 def test_checkpoints_refuse_other_files_and_code(tmp_path):

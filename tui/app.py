@@ -156,8 +156,18 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
         worker = event.worker
         if worker.group == "devices" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
             self.query_one("#form", RunForm).set_devices(worker.result or [("cpu", "cpu")])
+            if self.executor.ray_address and event.state == WorkerState.SUCCESS:
+                self.notify_ray(self.executor.launcher.ready_message.get("ray", {}))
         if event.state == WorkerState.ERROR:
             self.notify(f"{worker.group}: {worker.error}", markup=False, title="background task failed", severity="error", timeout=10)
+
+    def notify_ray(self, cluster: dict) -> None:
+        """Where runs go, and a warning when the cluster takes anyone's code (no token authentication)."""
+        from core.execution.ray_connect import cluster_summary, token_warning
+
+        self.notify(f"runs go to {cluster_summary(cluster)}", markup=False, timeout=6)
+        if warning := token_warning(cluster):
+            self.notify(warning, markup=False, severity="warning", timeout=15)
 
     # ----- runs, as the run store tells them ------------------------------------------------
     def _color(self, run_id: str) -> int:
@@ -167,17 +177,18 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
         self.start_sweep([message.config])
 
     def on_run_form_sweep_requested(self, message: RunForm.SweepRequested) -> None:
-        self.start_sweep(message.configs, message.devices)
+        self.start_sweep(message.configs, message.devices, message.runs_per_device)
 
-    def start_sweep(self, configs: list[RunConfig], devices: list[str] | None = None) -> list[str]:
-        """Queue runs (several devices: one trains on each at a time); they start as slots free up."""
+    def start_sweep(self, configs: list[RunConfig], devices: list[str] | None = None, runs_per_device: int = 1) -> list[str]:
+        """Queue runs (several devices, or runs per device: that many train at once); they start as slots free up."""
         busy = bool(self.queue.running)
-        queued = self.executor.submit(configs, devices)
+        queued = self.executor.submit(configs, devices, runs_per_device)
         for run_id, config in queued:
             self.records[run_id] = RunRecord(run_id, config)
             self._color(run_id)
         if len(configs) > 1:
             where = f" on {', '.join(devices)}" if devices and len(devices) > 1 else ""
+            where += f", {runs_per_device} per device" if runs_per_device > 1 else ""
             self.notify(f"queued a sweep of {len(configs)} runs{where}", markup=False, timeout=3)
         elif busy:
             self.notify(f"queued {configs[0].label} ({len(self.queue.waiting)} waiting)", markup=False, timeout=3)

@@ -72,6 +72,8 @@ class Runner:
         self.log_path = log_dir / f"runner-{os.getpid()}-{next(_numbers)}-{secrets.token_hex(3)}.log"
         command = [python, "-m", "core.execution.runner", "--log", str(self.log_path), *extra_args] + ([] if new_session else ["--attached"])
         self.attached = not new_session
+        if not self.attached:  # a runner that moved its log away removes the folder once empty: make it again
+            log_dir.mkdir(mode=0o700, exist_ok=True)
         log = None if self.attached else open(self.log_path, "ab")  # a CLI command's runner writes to its terminal
         try:
             self.process = _SPAWNER.submit(
@@ -108,6 +110,8 @@ class Runner:
         if not isinstance(message, dict):
             self.process.wait()
             return {"ready": False, "error": f"the runner {describe_exit(self.process.returncode)}: {tail(self.log_path)}"}
+        if message.get("ready") is False and message.get("error"):
+            self._ready_error = str(message["error"])[:4096]  # why its runs will fail
         return message
 
     def hand(self, job: dict) -> bool:
@@ -132,7 +136,7 @@ class Runner:
 
     def last_words(self) -> str:
         """Once it has exited: the message of the failure it could not record in the run store
-        (it says so on stdout before exiting), else ""."""
+        (it says so on stdout before exiting; its run folder is gone or unwritable), else ""."""
         if self.exit_code() is None or self.process.stdout is None or self.process.stdout.closed:
             return ""
         try:
@@ -146,7 +150,17 @@ class Runner:
                 continue
             if isinstance(said, dict) and isinstance(said.get("last_words"), dict):
                 self._last_words = str(said["last_words"].get("message", ""))[:4096]
+            elif isinstance(said, dict) and said.get("ready") is False and said.get("error"):
+                self._ready_error = str(said["error"])[:4096]  # it never started (a Ray cluster it could not reach)
         return getattr(self, "_last_words", "")
+
+    def start_error(self) -> str:
+        """Once it has exited: why it never became ready (a broken torch, a Ray cluster it could
+        not reach), with how it ended, else ""."""
+        self.last_words()  # reads what is left on its stdout
+        if not getattr(self, "_ready_error", ""):
+            return ""
+        return f"its runner process {describe_exit(self.exit_code() or 0)}: {self._ready_error}"
 
     def log_tail(self) -> str:
         """The last lines it wrote: its run's runner.log once it has one, else its first log."""

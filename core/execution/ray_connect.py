@@ -102,13 +102,15 @@ def token_warning(cluster: dict) -> str:
 
 
 def cluster_devices(cluster: dict) -> list[list[str]]:
-    """The cluster as the runner's device list: (label, spec) pairs for the form and the CLI."""
-    label = f"Ray {cluster['address']}: {cluster['nodes']} node(s), {cluster['GPU']:g} GPU(s), {cluster['CPU']:g} CPU(s)"
-    devices = [[label, "auto"]]
-    if cluster["GPU"]:
-        devices.append([f"a GPU on any node ({cluster['GPU']:g})", "cuda"])
-    devices.append(["a CPU on any node", "cpu"])
-    return devices
+    """The cluster as the runner's device list: (label, spec) pairs for the form and the CLI
+    ("auto": a GPU where the cluster has one, else a CPU, is the form's own first choice)."""
+    nodes = f"{cluster['nodes']} Ray node{'s' if cluster['nodes'] != 1 else ''}"
+    devices = [[f"a GPU on any of {nodes} ({cluster['GPU']:g} GPUs)", "cuda"]] if cluster["GPU"] else []
+    return devices + [[f"a CPU on any of {nodes} ({cluster['CPU']:g} CPUs)", "cpu"]]
+
+
+def cluster_summary(cluster: dict) -> str:
+    return f"the Ray cluster at {cluster['address']}: {cluster['nodes']} node(s), {cluster['GPU']:g} GPU(s), {cluster['CPU']:g} CPU(s)"
 
 
 def _short(problem: Exception, limit: int = 200) -> str:

@@ -296,6 +296,7 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
     """The driver's main: connect, say ready (with the cluster as its devices), then start every
     job line's runs at once (Ray places them) until end of file, and wait for them to end."""
     if warm_log is not None:  # Ray's own C++ logging writes to fd 2: never onto the user's terminal
+        warm_log.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(warm_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(fd, 2)
         os.close(fd)
@@ -303,7 +304,7 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
         cluster = connect(address)
     except RayConnectError as problem:
         if warm_log is not None:  # before saying so: the launcher removes its folder once we have
-            warm_log.unlink(missing_ok=True)
+            _remove_log(warm_log)
         _say({"ready": False, "error": str(problem)})
         return 1
     driver = Driver(address, runs_per_device, cluster)
@@ -334,5 +335,14 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
         time.sleep(0.2)
     driver.closing = True
     if warm_log is not None:
-        warm_log.unlink(missing_ok=True)
+        _remove_log(warm_log)
     return 0
+
+
+def _remove_log(log: Path) -> None:
+    """Our log and, once empty, the launcher's folder of logs (the dashboard may have left before us)."""
+    log.unlink(missing_ok=True)
+    try:
+        log.parent.rmdir()
+    except OSError:
+        pass

@@ -190,6 +190,7 @@ def _log_into(folder: Path, warm_log: Path | None) -> None:
         try:
             shutil.copyfile(warm_log, log)
             warm_log.unlink()
+            warm_log.parent.rmdir()  # the launcher's folder of logs, once empty (its dashboard may be gone)
         except OSError:
             pass
     sys.stderr.flush()

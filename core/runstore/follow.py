@@ -45,11 +45,11 @@ def _younger_than(path: Path, seconds: float) -> bool:
 
 def record_runner_death(store: RunStore, run_id: str, config: RunConfig, runner: Runner) -> str:
     """A runner ended without ending its run: say how; write the run as failed if it has no log."""
-    if said := runner.last_words():  # it could not record its run: what it said instead
-        return said
+    if unrecorded := runner.last_words():
+        return unrecorded  # it could not write the run's folder (gone, moved, unwritable): none is made here
     why = f"its runner process {describe_exit(runner.exit_code() or 0)}"
     last = runner.log_tail()
-    message = f"{why}: {last}" if last else why
+    message = runner.start_error() or (f"{why}: {last}" if last else why)
     if not (store.root / run_id / EVENTS_FILE).exists():
         try:
             writer = store.create(run_id, config)

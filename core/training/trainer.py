@@ -125,7 +125,8 @@ class TrainingRun:
         if isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower():
             return (
                 f"out of memory on {getattr(self, 'device', 'the device')} at batch size "
-                f"{self.config.batch_size}: try a smaller batch size, or close other jobs on that GPU"
+                f"{self.config.batch_size}: where several runs share the GPU, lower --runs-per-device "
+                f"(the form's runs/device); else try a smaller batch size, or close other jobs on that GPU"
             )
         return f"{type(error).__name__}: {error}"
 

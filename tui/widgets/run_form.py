@@ -36,7 +36,10 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("resume", "resume from", None),  # a checkpoint path, e.g. runs/<id>/checkpoint.pt
     ("tensorboard", "tensorboard", ("off", "on")),
     ("compile", "compile", ("off", "on")),  # torch.compile (CUDA graphs on a GPU)
+    # Not a run's configuration but how a sweep is packed: N runs share each device at once.
+    ("runs_per_device", "runs/device", ("1", "2", "3", "4", "6", "8")),
 ]
+PACKING_FIELDS = ("runs_per_device",)  # form fields that are not RunConfig fields
 
 
 class FormSelect(Select):
@@ -98,6 +101,7 @@ class RunForm(VerticalScroll):
 
         configs: list[RunConfig]
         devices: list[str] | None
+        runs_per_device: int = 1
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -121,7 +125,9 @@ class RunForm(VerticalScroll):
         values = config or RunConfig()
         widgets, rows = [], []
         for field, label, choices in FIELDS:
-            if field == "device":
+            if field in PACKING_FIELDS:
+                editor = FormSelect([(c, c) for c in choices], value=choices[0], allow_blank=False, compact=True, id=f"f-{field}")
+            elif field == "device":
                 editor = FormSelect(self._devices_options(), value=self._device_value(values.device), allow_blank=False, compact=True, id=f"f-{field}")
             elif choices:
                 options = [(c if "," not in c else f"sweep all ({c})", c) for c in choices]
@@ -195,6 +201,8 @@ class RunForm(VerticalScroll):
             self.ensure_fields(config)  # built with these values
         else:
             for field, _, _ in FIELDS:
+                if field in PACKING_FIELDS:
+                    continue  # not part of a run's configuration: left as set
                 widget = self.query_one(f"#f-{field}")
                 value = getattr(config, field)
                 if isinstance(widget, Input):
@@ -227,23 +235,27 @@ class RunForm(VerticalScroll):
     def on_select_changed(self, event: Select.Changed) -> None:
         self._show_grid_size()
 
-    def _grid(self) -> tuple[dict[str, str], list[str] | None]:
-        """The form's values with the device list split off (several devices: a parallel sweep)."""
+    def _grid(self) -> tuple[dict[str, str], list[str] | None, int]:
+        """The form's values with the device list (several devices: a parallel sweep) and the
+        runs per device split off."""
         values = self.values()
+        chosen = values.pop("runs_per_device")
+        per_device = int(chosen) if chosen.isdigit() else 1  # a select not mounted yet says Select.NULL
         devices = values["device"].split(",")
         if len(devices) > 1:
             values["device"] = devices[0]
-        return values, devices if len(devices) > 1 else None
+        return values, devices if len(devices) > 1 else None, per_device
 
     def _show_grid_size(self) -> None:
         label = self.query_one("#grid-size", Static)
         try:
-            values, devices = self._grid()
+            values, devices, per_device = self._grid()
             configs = expand_grid(values)
         except ConfigError:
             label.update("")
             return
-        where = f", {len(devices)} at a time" if devices else ""
+        at_once = len(devices or [""]) * per_device
+        where = f", {at_once} at a time" if at_once > 1 else ""
         seeds = len({c.seed for c in configs})
         repeats = f" ({len(configs) // seeds} configurations x {seeds} seeds)" if seeds > 1 else ""
         label.update(f"sweep: {len(configs)} runs{repeats}{where}" if len(configs) > 1 else "")
@@ -259,7 +271,7 @@ class RunForm(VerticalScroll):
 
     def submit(self) -> list[RunConfig] | None:
         """Validate everything; start only if every field (and their mix) is valid."""
-        values, devices = self._grid()
+        values, devices, per_device = self._grid()
         try:
             configs = expand_grid(values)
             check_resume_path(configs[0].resume)
@@ -275,5 +287,5 @@ class RunForm(VerticalScroll):
         else:
             sweep_id = new_sweep_id()
             configs = [c.with_values(sweep=sweep_id) for c in configs]
-            self.post_message(self.SweepRequested(configs, devices))
+            self.post_message(self.SweepRequested(configs, devices, per_device))
         return configs
