@@ -28,7 +28,7 @@ from core.config import RunConfig
 from core.events import END_KINDS, Event, RunFailed, RunInterrupted, RunResumed, RunStarted, event_from_dict
 from core.execution.control import STOP_REQUEST_FILE, read_stop_reason
 from core.execution.ray_connect import RayConnectError, cluster_devices, connect
-from core.execution.runner import JobError, _say, _stdout_to_devnull, parse_job
+from core.execution.runner import JobError, _say, _stdout_to_devnull, job_lines
 from core.execution.session import record_events
 from core.runstore.atomic import atomic_write
 from core.runstore.store import RunStore, StoreError
@@ -320,17 +320,13 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
         signal.signal(getattr(signal, name), terminate)
     signal.signal(signal.SIGUSR1, lambda *_: driver.wake.set())
     threading.Thread(target=driver.watch_stops, name="stops", daemon=True).start()
-    for line in iter(sys.stdin.readline, ""):
-        if not line.strip():
-            continue
-        try:
-            job = parse_job(line)
-        except JobError as bad:
-            print(f"mnist-tui ray driver: {bad}", file=sys.stderr)
-            continue
-        store = RunStore(job["runs_dir"])
-        for run_id, config in job["jobs"]:
-            driver.start(store, run_id, config, job["data_dir"])
+    try:
+        for job in job_lines():
+            store = RunStore(job["runs_dir"])
+            for run_id, config in job["jobs"]:
+                driver.start(store, run_id, config, job["data_dir"])
+    except JobError as bad:  # no more jobs; the runs started train on
+        print(f"mnist-tui ray driver: {bad}", file=sys.stderr)
     while driver.busy():
         time.sleep(0.2)
     driver.closing = True

@@ -14,11 +14,13 @@ between runner and executor). Once a run's folder exists, stderr goes to its `ru
 With `--ray ADDRESS` it trains nothing itself: core.execution.ray_driver runs each job as a Ray
 task and records its events here.
 
-In here, as in `mnist-tui train` (which calls `run_job` too), the trainer works in a thread and
-the main thread handles signals: SIGINT, SIGTERM and SIGHUP stop after the current batch and
-train nothing more; SIGUSR1 (core.execution.control, the dashboard's `x`) stops only the current run,
-for the reason its stop request gives. The dashboard starts runners in a session of their own,
-so a dropped SSH connection never reaches them.
+In here the trainer works in a thread and the main thread handles signals: SIGINT, SIGTERM and
+SIGHUP stop after the current batch and train nothing more; SIGUSR1 (core.execution.control,
+the dashboard's `x`) stops only the current run, for the reason its stop request gives. The
+dashboard starts runners in a session of their own, so a dropped SSH connection never reaches
+them; a CLI command starts them `--attached`: in its process group, dying with it. A run whose
+folder cannot be written ends the runner, after one JSON line on stdout saying why
+({"last_words": event}): the executor reads it, since no run store can.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from core.config import ConfigError, RunConfig
 from core.execution.control import STOP_SIGNAL, read_stop_reason
@@ -154,6 +156,13 @@ def parse_job(line: str) -> dict:
     return {"runs_dir": job["runs_dir"], "data_dir": job.get("data_dir"), "jobs": runs, "after": after}
 
 
+def job_lines() -> Iterator[dict]:
+    """Each job line on stdin, parsed (parse_job), until end of file; a bad line raises JobError."""
+    for line in iter(sys.stdin.readline, ""):
+        if line.strip():
+            yield parse_job(line)
+
+
 def _say(message: dict) -> None:
     """A line on stdout; a reader that has gone (the dashboard quit meanwhile) is not an error."""
     try:
@@ -227,32 +236,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _say({"ready": True, "pid": os.getpid(), "devices": devices})
     warm_log = args.log
-    for line in iter(sys.stdin.readline, ""):  # a job line at a time; end of file: no more jobs
-        if not line.strip():
-            continue
-        try:
-            job = parse_job(line)
-        except JobError as bad:
-            print(f"mnist-tui runner: {bad}", file=sys.stderr)
-            return 2
-        store = RunStore(job["runs_dir"])
-        while any(is_live(store.root / run_id) for run_id in job["after"]):
-            time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
-        for run_id, config in job["jobs"]:
+    try:
+        for job in job_lines():
+            store = RunStore(job["runs_dir"])
+            while any(is_live(store.root / run_id) for run_id in job["after"]):
+                time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
+            for run_id, config in job["jobs"]:
+                if signals.received:
+                    break
+                end = run_job(store, run_id, config, signals, data_dir=job["data_dir"], on_folder=None if args.attached else lambda f: _log_into(f, warm_log))
+                warm_log = None
+                signals.next_run()
+                if isinstance(end, RunFailed) and end.error_type == "StoreError":
+                    # Its log could not be written (an unwritable or vanished runs folder): the next run
+                    # would fare no better. Our last words go to stdout for whoever started us (the
+                    # executor reads them once we have exited), then we exit as a runner that died.
+                    print(f"mnist-tui runner: {run_id}: {end.message}", file=sys.stderr, flush=True)
+                    _say({"last_words": end.to_dict()})
+                    return 1
             if signals.received:
                 break
-            end = run_job(store, run_id, config, signals, data_dir=job["data_dir"], on_folder=None if args.attached else lambda f: _log_into(f, warm_log))
-            warm_log = None
-            signals.next_run()
-            if isinstance(end, RunFailed) and end.error_type == "StoreError":
-                # Its log could not be written (an unwritable or vanished runs folder): the next run
-                # would fare no better. Our last words go to stdout for whoever started us (the
-                # executor reads them once we have exited), then we exit as a runner that died.
-                print(f"mnist-tui runner: {run_id}: {end.message}", file=sys.stderr, flush=True)
-                _say({"last_words": end.to_dict()})
-                return 1
-        if signals.received:
-            break
+    except JobError as bad:
+        print(f"mnist-tui runner: {bad}", file=sys.stderr)
+        return 2
     return 128 + signals.received[0] if signals.received else 0
 
 
