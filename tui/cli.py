@@ -108,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_flags(reproduce)
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
+    lr_find = commands.add_parser(
+        "lr-find",
+        help="the learning-rate range test: a rate to train with, from the loss as the rate rises (not a run)",
+        description="From the model's initial weights, raise the learning rate exponentially batch by batch and watch the "
+        "smoothed training loss; suggest the rate where it falls fastest (Smith 2017; fastai's lr_find). Nothing is recorded.",
+    )
+    for flag in ("--model", "--dataset", "--batch-size", "--optimizer", "--momentum", "--weight-decay", "--seed", "--device", "--train-size"):
+        field, help_text = _CONFIG_FLAGS[flag]
+        lr_find.add_argument(flag, dest=field, metavar=field.upper(), help=help_text)
+    lr_find.add_argument("--start-lr", default="1e-6", help="the first rate (default 1e-6)")
+    lr_find.add_argument("--end-lr", default="1", help="the last rate (default 1)")
+    lr_find.add_argument("--batches", default="100", help="batches from the first rate to the last (default 100)")
+    _add_store_flags(lr_find)
     show = commands.add_parser("show", help="a stored run: config, accuracy per epoch, confusion matrix, misclassified digits")
     show.add_argument("run", metavar="RUN", help="run id (or a unique part of it), or the run's folder")
     show.add_argument("--epoch", type=int, help="the epoch to inspect (default: the last)")
@@ -142,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": runs_command,
         "export": export_command,
         "show": show_command,
+        "lr-find": lr_find_command,
         None: dashboard_command,
     }
     try:
@@ -327,6 +341,47 @@ def export_command(args: argparse.Namespace) -> int:
         print(f"wrote {len(group_runs(records))} configuration(s) of {len(records)} run(s) to {path}")
     else:
         print(f"wrote {len(records)} run(s) to {path}")
+    return EXIT_OK
+
+
+def _positive(flag: str, text: str, kind=float):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise UsageError(f"{flag}: must be a {'whole ' if kind is int else ''}number, not {text!r}") from None
+    if not value > 0 or (kind is float and not value < float("inf")):
+        raise UsageError(f"{flag}: must be above 0, not {text!r}")
+    return value
+
+
+def lr_find_command(args: argparse.Namespace) -> int:
+    start, end, batches = _positive("--start-lr", args.start_lr), _positive("--end-lr", args.end_lr), _positive("--batches", args.batches, int)
+    if start >= end:
+        raise UsageError(f"--start-lr: must be below --end-lr ({end:g}), not {start:g}")
+    if not 2 <= batches <= 10_000:
+        raise UsageError(f"--batches: must be from 2 to 10000, not {batches}")
+    config = config_from_args(args)
+    from core.training.data import DataError
+    from core.training.lr_find import SUGGESTION_RULE, lr_range_test, suggest
+
+    points = []
+    try:
+        for point in lr_range_test(config, start_lr=start, end_lr=end, batches=batches, data_dir=args.data_dir):
+            points.append(point)
+            if point.batch % 10 == 1:
+                _print(f"lr {point.lr:.2e}: loss {point.loss:.3f}, smoothed {point.smoothed:.3f}")
+    except (ConfigError, DataError) as bad:
+        print(f"mnist-tui: error: {getattr(bad, 'message', bad)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    rate = suggest(points)
+    if rate is None:
+        _print(f"no suggestion: the loss diverged after {len(points)} batches; try a lower --end-lr or more --batches")
+        return EXIT_FAILED
+    stopped = f" (stopped at {points[-1].lr:.2e}: the smoothed loss passed 4x its minimum)" if len(points) < batches else ""
+    _print(f"{len(points)} batches from {start:g} to {points[-1].lr:.3g}{stopped}")
+    _print(f"suggested learning rate: {rate:.3g} ({SUGGESTION_RULE})")
     return EXIT_OK
 
 
