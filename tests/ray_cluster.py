@@ -34,9 +34,11 @@ def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1", "node_name": "head"})
     nodes = {}
+    made = [0]
 
     def add() -> str:
-        name = f"node-{len(nodes) + 1}"
+        made[0] += 1
+        name = f"node-{made[0]}"  # never reused: a node added after a removal gets a new name
         node = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", node_name=name)
         nodes[node.node_id] = (name, node)
         return node.node_id

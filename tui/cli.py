@@ -62,7 +62,7 @@ def _add_execution_flags(parser: argparse.ArgumentParser, top: bool = False) -> 
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--ray", nargs="?", const="", default=default, metavar="ADDRESS",
                         help="run every run as a task on a Ray cluster: ADDRESS (host:port), else $RAY_ADDRESS, else auto "
-                             "(the cluster `ray start` made on this machine); needs pip install 'mnist-tui[ray]'")
+                             "(the newest cluster started on this machine); needs the ray extra")
     if not top:
         parser.add_argument("--runs-per-device", default="1", metavar="N",
                             help="N runs share each device at once (local: N runner processes; Ray: 1/N of a GPU per run); default 1")
@@ -450,7 +450,7 @@ def _ray_address(args: argparse.Namespace) -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:
-        raise UsageError("--ray: Ray is not installed here; install it with pip install 'mnist-tui[ray]'")
+        raise UsageError("--ray: Ray is not installed here; install the ray extra: pip install -e '.[ray]' in mnist-tui's checkout")
     return value.strip() or os.environ.get("RAY_ADDRESS", "").strip() or "auto"
 
 
@@ -578,7 +578,8 @@ def _train_all(args: argparse.Namespace, configs: list[RunConfig], devices_flag:
         ended: list[str] = []
         total = len(configs)
         if not one_run:
-            where = f"the Ray cluster at {ray_address}" if ray_address else ", ".join(devices or [configs[0].device])
+            cluster = executor.launcher.ready_message.get("ray", {}) if ray_address else {}
+            where = f"the Ray cluster at {cluster.get('address', ray_address)}" if ray_address else ", ".join(devices or [configs[0].device])
             at_once = len(devices or [""]) * per_device
             _print(f"sweep {configs[0].sweep}: {total} runs on {where}" + (f" ({at_once} at a time)" if at_once > 1 and not ray_address else ""))
 

@@ -47,7 +47,7 @@ def config_table(record: RunRecord) -> Table:
             table.add_row(key, Text(str(value)))  # names and paths are the user's text: never markup
     table.add_row("status", Text(record.status + (f": {record.message}" if record.message else "")))
     if record.device:
-        table.add_row("device", Text(record.where))
+        table.add_row("trained on", Text(record.where))
     return table
 
 

@@ -72,7 +72,7 @@ class Runner:
         self.log_path = log_dir / f"runner-{os.getpid()}-{next(_numbers)}-{secrets.token_hex(3)}.log"
         command = [python, "-m", "core.execution.runner", "--log", str(self.log_path), *extra_args] + ([] if new_session else ["--attached"])
         self.attached = not new_session
-        if not self.attached:  # a runner that moved its log away removes the folder once empty: make it again
+        if not self.attached or extra_args:  # (made again: a runner that moved its log away removes it once empty)
             log_dir.mkdir(mode=0o700, exist_ok=True)
         log = None if self.attached else open(self.log_path, "ab")  # a CLI command's runner writes to its terminal
         try:
@@ -196,7 +196,7 @@ class Launcher:
         self.python = python
         self.new_session = new_session
         self.extra_args = list(extra_args)
-        self.log_dir = Path(tempfile.mkdtemp(prefix="mnist-tui-runners-"))
+        self._log_dir: Path | None = None  # made when a runner first needs a log (a CLI's plain runners never do)
         self.spare: Runner | None = None  # warm: torch imported, no slot yet
         self.first: Runner | None = None  # its ready line tells which devices there are
         self.ready_message: dict | None = None  # that line: devices, and a Ray driver's cluster
@@ -206,6 +206,14 @@ class Launcher:
 
     def _new_runner(self) -> Runner:
         return Runner(self.log_dir, self.python, new_session=self.new_session, extra_args=self.extra_args)
+
+    @property
+    def log_dir(self) -> Path:
+        """Where runners log until their run's folder exists (a CLI's plain runners write to its
+        terminal and need none: it is never made for them)."""
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.gettempdir()) / f"mnist-tui-runners-{os.getpid()}-{secrets.token_hex(4)}"
+        return self._log_dir
 
     def warm_up(self) -> None:
         if self.keep_warm and not _alive(self.spare):
@@ -251,11 +259,12 @@ class Launcher:
     def close(self, wait_s: float = 0.0) -> None:
         """Leaving: the spare exits; each slot's runner trains what it was handed, then exits.
         `wait_s`: wait that long for them (the CLI, whose runs have ended, waits for their exit)."""
-        if self.spare is not None:
-            self.spare.release()  # it exits once its imports are done and it reads end of file
-            self.spare.log_path.unlink(missing_ok=True)
+        spare = self.spare
+        if spare is not None:
+            spare.release()  # it exits once its imports are done and it reads end of file
+            spare.log_path.unlink(missing_ok=True)
             self.spare = None
-        runners = set(self.by_slot.values())
+        runners = set(self.by_slot.values()) | ({spare} if spare is not None and spare.attached else set())
         for runner in runners:
             runner.release()
         deadline = time.monotonic() + wait_s
@@ -264,6 +273,16 @@ class Launcher:
                 runner.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 break
+        if wait_s:  # a CLI's runners still there after the wait (a cluster that never answered): end them
+            for runner in runners:
+                if runner.attached and runner.exit_code() is None:
+                    runner.process.terminate()
+                    try:
+                        runner.process.wait(5)
+                    except subprocess.TimeoutExpired:
+                        runner.process.kill()
+        if self._log_dir is None:
+            return
         try:
             self.log_dir.rmdir()  # empty once every runner moved its log into its run's folder
         except OSError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 
 class RayConnectError(RuntimeError):
@@ -26,33 +27,74 @@ def token_auth_on() -> bool:
         return os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
 
 
-def connect(address: str) -> dict:
-    """ray.init(address) for a driver: quiet, nothing of its workers' output here. Returns the
-    cluster: {"address", "nodes", "CPU", "GPU", "token_auth"}; raises RayConnectError.
+CONNECT_TIMEOUT_S = 30.0  # ray.init retries an address nobody answers at for ever
+PROBE_CONNECT_S = 10.0  # a GCS that does not answer one request in this is not there
+PROBE_TIMEOUT_S = 60.0  # a task that needs no resources must run within this on a working cluster
 
-    A cluster that wants a token we lack refuses ray.init only after 20 s of retries (logged once
-    a second); its GCS refuses a single request at once, so that is asked first."""
+
+def connect(address: str) -> dict:
+    """ray.init(address) for a driver: quiet, nothing of its workers' output here, bounded in
+    time. Returns the cluster: {"address" (host:port, as resolved), "asked", "nodes", "CPU",
+    "GPU", "token_auth"}; raises RayConnectError.
+
+    A cluster that wants a token we lack refuses ray.init only after 20 s of retries; its GCS
+    refuses a single request at once, so that is asked first. Connected, a task that needs no
+    resources must run: a client in token mode talking to a cluster without tokens connects,
+    then never runs anything."""
     import ray
 
-    _check_token(address)
-    try:
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-    except ConnectionError as missing:
-        raise RayConnectError(f"no Ray cluster answers at {address}: start one with `ray start --head` "
-                              f"(README, On several machines) ({_short(missing)})") from None
-    except Exception as problem:  # AuthenticationError, RuntimeError, ValueError... with pages of text
+    gcs = _check_token(address)
+    outcome: list = []
+
+    def init() -> None:
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+            outcome.append(None)
+        except BaseException as problem:  # noqa: BLE001 (reported below, in one line)
+            outcome.append(problem)
+
+    thread = threading.Thread(target=init, name="ray-init", daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S)
+    if not outcome:
+        raise RayConnectError(f"no Ray cluster answered at {gcs or address} within {CONNECT_TIMEOUT_S:.0f} s: start one with "
+                              "`ray start --head` (README, On several machines), or give its address to --ray")
+    problem = outcome[0]
+    if isinstance(problem, ConnectionError):
+        raise RayConnectError(f"no Ray cluster answers at {gcs or address}: start one with `ray start --head` "
+                              f"(README, On several machines) ({_short(problem)})")
+    if problem is not None:
         if "token" in str(problem).lower() or "auth" in type(problem).__name__.lower():
-            raise RayConnectError(_refused(address, problem)) from None
-        raise RayConnectError(f"cannot use the Ray cluster at {address}: {type(problem).__name__}: {_short(problem)}") from None
+            raise RayConnectError(_refused(address))
+        raise RayConnectError(f"cannot use the Ray cluster at {address}: {type(problem).__name__}: {_short(problem)}")
+    _check_tasks_run(address)
     resources = ray.cluster_resources()
     nodes = [node for node in ray.nodes() if node.get("Alive")]
-    return {"address": address, "nodes": len(nodes), "CPU": float(resources.get("CPU", 0)), "GPU": float(resources.get("GPU", 0)),
-            "token_auth": token_auth_on()}
+    resolved = ray.get_runtime_context().gcs_address or gcs or address
+    return {"address": resolved, "asked": address, "nodes": len(nodes), "CPU": float(resources.get("CPU", 0)),
+            "GPU": float(resources.get("GPU", 0)), "token_auth": token_auth_on()}
 
 
-def _check_token(address: str) -> None:
+def _noop() -> None:
+    return None
+
+
+def _check_tasks_run(address: str) -> None:
+    import ray
+
+    try:
+        ray.get(ray.remote(num_cpus=0)(_noop).remote(), timeout=PROBE_TIMEOUT_S)
+    except Exception as problem:
+        hint = (" (this client uses token authentication: was the cluster started with RAY_AUTH_MODE=token too?)"
+                if token_auth_on() else "")
+        raise RayConnectError(f"connected to the Ray cluster at {address}, but a task that needs nothing did not run within "
+                              f"{PROBE_TIMEOUT_S:.0f} s{hint}: {type(problem).__name__}") from None
+
+
+def _check_token(address: str) -> str | None:
     """One request to the cluster's GCS: refused at once when our token is missing or wrong.
-    In token mode without any token Ray aborts the process (a C++ trace): say so before."""
+    In token mode without any token Ray aborts the process (a C++ trace): say so before.
+    Returns the GCS address (host:port) when it could be resolved."""
     if token_auth_on() and not _token_available():
         raise RayConnectError("RAY_AUTH_MODE=token is set but there is no token: set RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) "
                               "to the cluster's token, which `ray get-auth-token` prints on its head")
@@ -63,15 +105,27 @@ def _check_token(address: str) -> None:
 
         gcs = canonicalize_bootstrap_address(address)
     except Exception:  # no such private API in this Ray, or no cluster found: ray.init says what is wrong
-        return
+        return None
     if gcs is None:
-        return
-    try:
-        GcsClient(address=gcs).internal_kv_get(b"mnist-tui-probe", namespace=None, timeout=5)
-    except AuthenticationError as refused:
-        raise RayConnectError(_refused(address, refused)) from None
-    except Exception:
-        return  # not reachable, or another answer: ray.init says what is wrong
+        return None
+    answer: list = []
+
+    def ask() -> None:
+        try:
+            GcsClient(address=gcs).internal_kv_get(b"mnist-tui-probe", namespace=None, timeout=5)
+            answer.append(None)
+        except Exception as problem:  # noqa: BLE001 (sorted below)
+            answer.append(problem)
+
+    asking = threading.Thread(target=ask, name="ray-probe", daemon=True)
+    asking.start()
+    asking.join(PROBE_CONNECT_S)  # a live GCS answers in milliseconds; a dead address keeps the client retrying
+    if not answer:
+        raise RayConnectError(f"no Ray cluster answers at {gcs} (asked for {PROBE_CONNECT_S:.0f} s): start one with "
+                              "`ray start --head` (README, On several machines), or give its address to --ray")
+    if isinstance(answer[0], AuthenticationError):
+        raise RayConnectError(_refused(address))
+    return gcs  # another failure: ray.init says what is wrong (within its time)
 
 
 def _token_available() -> bool:
@@ -86,11 +140,18 @@ def _token_available() -> bool:
         return False
 
 
-def _refused(address: str, problem: Exception) -> str:
-    lacking = "gave a wrong token" if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") else "has no token"
-    return (f"the Ray cluster at {address} uses token authentication and this client {lacking}: set RAY_AUTH_MODE=token and "
-            f"RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) to the cluster's token, which `ray get-auth-token` prints on its head "
-            f"({_short(problem, 120)})")
+def _refused(address: str) -> str:
+    """Why the cluster refused us, from what this client has: the mode, a token, or neither."""
+    if not token_auth_on():
+        if _token_available():
+            return (f"the Ray cluster at {address} uses token authentication; this client has a token but does not send it: "
+                    "set RAY_AUTH_MODE=token")
+        return (f"the Ray cluster at {address} uses token authentication and this client has no token: set RAY_AUTH_MODE=token "
+                "and RAY_AUTH_TOKEN to the token `ray get-auth-token` prints on the head")
+    source = ("$RAY_AUTH_TOKEN" if os.environ.get("RAY_AUTH_TOKEN", "").strip()
+              else "$RAY_AUTH_TOKEN_PATH" if os.environ.get("RAY_AUTH_TOKEN_PATH", "").strip() else "~/.ray/auth_token")
+    return (f"the Ray cluster at {address} refused this client's token (from {source}): set it to the token "
+            "`ray get-auth-token` prints on the head")
 
 
 def token_warning(cluster: dict) -> str:

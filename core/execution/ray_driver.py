@@ -36,7 +36,6 @@ from core.runstore.store import RunStore, StoreError
 MAX_RESUMES = 3  # a run whose nodes keep dying is failed after this many moves
 CLUSTER_CHECK_S = 10.0  # how long a lost connection to the cluster may last before its runs are interrupted
 
-_TIMED_FIELDS = ("elapsed", "seconds")  # event fields counted from the run's start
 
 
 class StopBoard:
@@ -150,14 +149,17 @@ class RayRun:
         event = self._as_recorded(event)
         if event is None:
             return None
-        self.elapsed = next((getattr(event, f) for f in _TIMED_FIELDS if hasattr(event, f)), self.elapsed)
+        self.elapsed = getattr(event, "elapsed", getattr(event, "seconds", self.elapsed))
         if event.kind == "epoch_ended":
             self.last_epoch = event.epoch
         return event
 
     def _as_recorded(self, event: Event) -> Event | None:
         """The event as this machine's run store keeps it: our paths, the node, one clock."""
-        changes = {f: getattr(event, f) + self.offset for f in _TIMED_FIELDS if hasattr(event, f)} if self.offset else {}
+        # `elapsed` counts from the run's start; so does an end event's `seconds` (an epoch's
+        # `seconds` is its own length: it stays).
+        field = "elapsed" if hasattr(event, "elapsed") else "seconds" if hasattr(event, "seconds") else None
+        changes = {field: round(getattr(event, field) + self.offset, 3)} if self.offset and field else {}
         checkpoint = getattr(event, "checkpoint", None)
         if checkpoint and self.node_folder and checkpoint.startswith(self.node_folder):
             changes["checkpoint"] = str(self.folder) + checkpoint[len(self.node_folder):]
@@ -186,7 +188,7 @@ class RayRun:
     def _cluster_gone(self, problem: Exception) -> str:
         where = f"during epoch {self.last_epoch + 1}" if not self.ended else ""
         kept = f"; its checkpoint is of epoch {self.checkpoint_epoch}" if self.checkpoint_epoch else ""
-        return f"the Ray cluster at {self.driver.address} went away {where} ({_one_line(problem)}){kept}"
+        return f"the Ray cluster at {self.driver.cluster['address']} went away {where} ({_one_line(problem)}){kept}"
 
     # ----- stopping -------------------------------------------------------------------------
     def stop_requested(self) -> str:
@@ -323,8 +325,11 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
     try:
         for job in job_lines():
             store = RunStore(job["runs_dir"])
+            # The data folder this machine was given (--data-dir, else $MNIST_TUI_DATA): the node
+            # reads it where that path exists there too, else its own.
+            data_dir = job["data_dir"] or os.environ.get("MNIST_TUI_DATA") or None
             for run_id, config in job["jobs"]:
-                driver.start(store, run_id, config, job["data_dir"])
+                driver.start(store, run_id, config, data_dir)
     except JobError as bad:  # no more jobs; the runs started train on
         print(f"mnist-tui ray driver: {bad}", file=sys.stderr)
     while driver.busy():
