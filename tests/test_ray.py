@@ -250,6 +250,16 @@ def test_token_authentication_refuses_a_client_without_the_token_and_a_lost_clus
     assert record.status == "interrupted" and "went away during epoch 1" in record.message
 
 
+def test_a_client_in_token_mode_on_a_cluster_without_tokens_ends_in_one_line(cluster, runs_dir):
+    """It connects and runs plain tasks, but a run's events never come back (it hung for good)."""
+    started = time.monotonic()
+    result = cli("sweep", "--ray", cluster.address, "--lr", "0.01", *SMALL, "--runs-dir", str(runs_dir),
+                 env={**cluster.env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "not-needed-here"}, timeout=150)
+    assert result.returncode == 2 and time.monotonic() - started < 120
+    (line,) = result.stderr.splitlines()
+    assert "a test task's result did not come back within 60 s" in line and "was the cluster started with RAY_AUTH_MODE=token" in line
+
+
 def test_an_address_where_no_cluster_answers_ends_in_one_line_within_seconds(temp_root, runs_dir):
     started = time.monotonic()
     result = cli("sweep", "--ray", "127.0.0.1:1", "--lr", "0.01", *SMALL, "--runs-dir", str(runs_dir), env=ray_env(temp_root + "/none"), timeout=120)

@@ -38,9 +38,9 @@ def connect(address: str) -> dict:
     "GPU", "token_auth"}; raises RayConnectError.
 
     A cluster that wants a token we lack refuses ray.init only after 20 s of retries; its GCS
-    refuses a single request at once, so that is asked first. Connected, a task that needs no
-    resources must run: a client in token mode talking to a cluster without tokens connects,
-    then never runs anything."""
+    refuses a single request at once, so that is asked first. Connected, a generator task that
+    needs no resources must stream back: a client in token mode talking to a cluster without
+    tokens connects, runs plain tasks, and never receives a run's events."""
     import ray
 
     gcs = _check_token(address)
@@ -75,20 +75,26 @@ def connect(address: str) -> dict:
             "GPU": float(resources.get("GPU", 0)), "token_auth": token_auth_on()}
 
 
-def _noop() -> None:
-    return None
+def _one_item():
+    yield None
 
 
 def _check_tasks_run(address: str) -> None:
+    """A generator task that needs no resources must stream its one item back, as every run's
+    task does (a plain task's result travels otherwise: it came back where items did not)."""
     import ray
 
     try:
-        ray.get(ray.remote(num_cpus=0)(_noop).remote(), timeout=PROBE_TIMEOUT_S)
+        items = ray.remote(num_cpus=0)(_one_item).remote()
+        ready, _ = ray.wait([items], timeout=PROBE_TIMEOUT_S)
+        if not ready:
+            raise TimeoutError("no item came back")
+        ray.get(next(items), timeout=PROBE_TIMEOUT_S)
     except Exception as problem:
         hint = (" (this client uses token authentication: was the cluster started with RAY_AUTH_MODE=token too?)"
                 if token_auth_on() else "")
-        raise RayConnectError(f"connected to the Ray cluster at {address}, but a task that needs nothing did not run within "
-                              f"{PROBE_TIMEOUT_S:.0f} s{hint}: {type(problem).__name__}") from None
+        raise RayConnectError(f"connected to the Ray cluster at {address}, but a test task's result did not come back within "
+                              f"{PROBE_TIMEOUT_S:.0f} s{hint}") from None
 
 
 def _check_token(address: str) -> str | None:
