@@ -90,7 +90,7 @@ def _check_tasks_run(address: str) -> None:
         if not ready:
             raise TimeoutError("no item came back")
         ray.get(next(items), timeout=PROBE_TIMEOUT_S)
-    except Exception as problem:
+    except Exception:  # a timeout, or Ray giving up on the task: the same for the user
         hint = (" (this client uses token authentication: was the cluster started with RAY_AUTH_MODE=token too?)"
                 if token_auth_on() else "")
         raise RayConnectError(f"connected to the Ray cluster at {address}, but a test task's result did not come back within "
