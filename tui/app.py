@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from core.config import RunConfig
 from core.execution.executor import Executor
 from core.execution.launcher import lower_thread_priority
 from core.runstore.results import RunRecord
@@ -27,6 +26,7 @@ from tui.commands import binding_commands, reproduce_command
 from tui.filter_actions import FilterActions
 from tui.follow_actions import FollowActions
 from tui.palette import plot_color, rich_color
+from tui.queue_actions import QueueActions
 from tui.run_actions import RunActions
 from tui.status_text import idle_note, position_text, training_now
 from tui.terminal_guard import TerminalGuard
@@ -48,7 +48,7 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActions, App):
+class MnistTui(FollowActions, QueueActions, RunActions, ViewActions, ChartActions, FilterActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -161,14 +161,6 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
         if event.state == WorkerState.ERROR:
             self.notify(f"{worker.group}: {worker.error}", markup=False, title="background task failed", severity="error", timeout=10)
 
-    def notify_ray(self, cluster: dict) -> None:
-        """Where runs go, and a warning when the cluster takes anyone's code (no token authentication)."""
-        from core.execution.ray_connect import cluster_summary, token_warning
-
-        self.notify(f"runs go to {cluster_summary(cluster)}", markup=False, timeout=6)
-        if warning := token_warning(cluster):
-            self.notify(warning, markup=False, severity="warning", timeout=15)
-
     # ----- runs, as the run store tells them ------------------------------------------------
     def _color(self, run_id: str) -> int:
         return self.color_index.setdefault(run_id, len(self.color_index))
@@ -179,30 +171,10 @@ class MnistTui(FollowActions, RunActions, ViewActions, ChartActions, FilterActio
     def on_run_form_sweep_requested(self, message: RunForm.SweepRequested) -> None:
         self.start_sweep(message.configs, message.devices, message.runs_per_device)
 
-    def start_sweep(self, configs: list[RunConfig], devices: list[str] | None = None, runs_per_device: int = 1) -> list[str]:
-        """Queue runs (several devices, or runs per device: that many train at once); they start as slots free up."""
-        busy = bool(self.queue.running)
-        queued = self.executor.submit(configs, devices, runs_per_device)
-        for run_id, config in queued:
-            self.records[run_id] = RunRecord(run_id, config)
-            self._color(run_id)
-        if len(configs) > 1:
-            where = f" on {', '.join(devices)}" if devices and len(devices) > 1 else ""
-            where += f", {runs_per_device} per device" if runs_per_device > 1 else ""
-            self.notify(f"queued a sweep of {len(configs)} runs{where}", markup=False, timeout=3)
-        elif busy:
-            self.notify(f"queued {configs[0].label} ({len(self.queue.waiting)} waiting)", markup=False, timeout=3)
-        self._start_next()
+    def close_narrow_form(self) -> None:
+        """After a start: the form closes where it covers the charts."""
         if self.form_open and self.size.width < WIDE:
             self._set_form_open(False)
-        return [run_id for run_id, _ in queued]
-
-    def _start_next(self) -> None:
-        if not self._quitting:
-            for run_id, config in self.executor.start_ready():
-                record = self.records[run_id]
-                record.config, record.status = config, "running"
-        self._refresh_runs()
 
     # ----- drawing -------------------------------------------------------------------------
     def _flush_ui(self) -> None:
