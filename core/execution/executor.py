@@ -93,7 +93,7 @@ class Executor:
         import takes seconds of CPU, which a run training on the CPU should not lose.
         """
         started = []
-        ready = self._take_all() if self.ray_address else self.queue.next_jobs()
+        ready = [(job, RAY_SLOT) for job in self.queue.take_all(RAY_SLOT)] if self.ray_address else self.queue.next_jobs()
         for job, slot in ready:
             config = job.config if self.ray_address else job.config.with_values(device=slot_device(slot, job.config))
             self.launcher.launch(slot, [(job.run_id, config)])
@@ -101,14 +101,6 @@ class Executor:
         if self.queue.waiting:
             self.launcher.warm_up()
         return started
-
-    def _take_all(self) -> list[tuple[Job, str]]:
-        jobs = list(self.queue.waiting)
-        self.queue.waiting.clear()
-        for job in jobs:
-            self.queue.running[job.run_id] = RAY_SLOT
-            self.queue.started += 1
-        return [(job, RAY_SLOT) for job in jobs]
 
     def finish(self, run_id: str) -> bool:
         """A run ended; True if it held a slot here (something else may start now)."""
@@ -152,9 +144,9 @@ class Executor:
     def hand_over(self) -> int:
         """On quit: each slot's waiting runs go to its runner, after the run it trains now (the runners outlive us)."""
         shares = self.queue.hand_over()
-        for slot, _after, jobs in shares:
+        for slot, jobs in shares:
             self.launcher.launch(slot, [(job.run_id, job.config if self.ray_address else job.config.with_values(device=slot_device(slot, job.config))) for job in jobs])
-        return sum(len(jobs) for _, _, jobs in shares)
+        return sum(len(jobs) for _, jobs in shares)
 
     def close(self, wait_s: float = 0.0) -> None:
         """No more jobs: the runners exit once their runs end (wait up to `wait_s` for that)."""
@@ -176,7 +168,7 @@ class Executor:
                 self.start_ready()
             for run_id in list(self.queue.running):
                 self._follow(run_id, offsets, on_event)
-            cancel.wait(poll_s) if not stopping else time.sleep(poll_s)
+            time.sleep(poll_s)
 
     def _follow(self, run_id: str, offsets: dict[str, int], on_event: Callable[[Event], None]) -> None:
         runner = self.launcher.by_run.get(run_id)
@@ -187,11 +179,8 @@ class Executor:
             on_event(event)
             ended = ended or event.kind in END_KINDS
         if not ended and exit_code is not None:
-            config = self.queue_config(run_id)
+            config = self.launcher.configs[run_id]
             on_event(RunFailed(run_id, "RunnerDied", record_runner_death(self.store, run_id, config, runner)))
             ended = True
         if ended:
             self.finish(run_id)
-
-    def queue_config(self, run_id: str) -> RunConfig:
-        return self.launcher.configs[run_id]

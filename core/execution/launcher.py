@@ -123,7 +123,7 @@ class Runner:
             return False
         return True
 
-    def hand_jobs(self, runs_dir: Path, data_dir: str | os.PathLike | None, jobs: list[tuple[str, RunConfig]], after: Iterable[str] = ()) -> bool:
+    def hand_jobs(self, runs_dir: Path, data_dir: str | os.PathLike | None, jobs: list[tuple[str, RunConfig]]) -> bool:
         """Give it runs to train one after another (the job line core.execution.runner reads), with absolute paths."""
         runs_dir = Path(runs_dir).absolute()
         self.run_folders += [runs_dir / run_id for run_id, _ in jobs]
@@ -131,7 +131,6 @@ class Runner:
             "runs_dir": str(runs_dir),
             "data_dir": str(Path(data_dir).absolute()) if data_dir else None,
             "jobs": [{"run_id": run_id, "config": config.to_dict()} for run_id, config in jobs],
-            "after": list(after),
         })
 
     def last_words(self) -> str:

@@ -212,7 +212,8 @@ class Driver:
         self.task = ray.remote(train_task)
         self.runs: dict[str, RayRun] = {}
         self.threads: list[threading.Thread] = []
-        self.stopped: dict[str, str] = {}
+        self.stopped: dict[str, str] = {}  # run id -> the reason its task was given
+        self.stop_everything = ""  # SIGINT/SIGTERM/SIGHUP: every run stops
         self.wake = threading.Event()
         self.closing = False
         self.names: dict[str, str] = {}
@@ -273,7 +274,7 @@ class Driver:
             for run_id, run in list(self.runs.items()):
                 if run_id in self.stopped or run.ended:
                     continue
-                reason = self.stopped.get("*") or run.stop_requested()
+                reason = self.stop_everything or run.stop_requested()
                 if reason:
                     self.stopped[run_id] = reason
                     try:
@@ -282,7 +283,7 @@ class Driver:
                         print(f"mnist-tui ray driver: cannot ask {run_id} to stop: {problem}", file=sys.stderr)
 
     def stop_all(self, reason: str) -> None:
-        self.stopped.setdefault("*", reason)
+        self.stop_everything = self.stop_everything or reason
         self.wake.set()
 
     def busy(self) -> bool:
@@ -314,7 +315,7 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
     _stdout_to_devnull()
 
     def terminate(signum, _frame) -> None:
-        if driver.stopped.get("*"):  # a second one: give up waiting for the batch
+        if driver.stop_everything:  # a second one: give up waiting for the batch
             os._exit(128 + signum)
         driver.stop_all(f"{signal.Signals(signum).name} received")
 

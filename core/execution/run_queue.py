@@ -67,18 +67,24 @@ class RunQueue:
         self.waiting.clear()
         return dropped
 
-    def hand_over(self) -> list[tuple[str, list[str], list[Job]]]:
-        """Empty the queue into shares for detached runners: (slot, runs to wait for, jobs in order).
+    def take_all(self, slot: str) -> list[Job]:
+        """Every waiting job, now running in one slot that takes any number (Ray's: Ray places them)."""
+        jobs = list(self.waiting)
+        self.waiting.clear()
+        for job in jobs:
+            self.running[job.run_id] = slot
+        self.started += len(jobs)
+        return jobs
 
-        One share per slot that has work, so a parallel sweep keeps one run per device; each
-        share first waits for the run its slot is training now.
-        """
+    def hand_over(self) -> list[tuple[str, list[Job]]]:
+        """Empty the queue into shares for the slots' runners: (slot, jobs in order). One share
+        per slot that has work, so a parallel sweep keeps one run per device; a slot's runner
+        trains its share after the run it trains now."""
         shares: dict[str, list[Job]] = {}
-        holder = {slot: run_id for run_id, slot in self.running.items()}
-        load = {slot: 0 for slot in holder}
+        load = {slot: 0 for slot in self.running.values()}
         for job in self.waiting:
             slot = min(job.slots, key=lambda s: (load.get(s, 0), job.slots.index(s)))
             load[slot] = load.get(slot, 0) + 1
             shares.setdefault(slot, []).append(job)
         self.waiting.clear()
-        return [(slot, [holder[slot]] if slot in holder else [], jobs) for slot, jobs in shares.items()]
+        return list(shares.items())

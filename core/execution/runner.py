@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         for job in job_lines():
             store = RunStore(job["runs_dir"])
             while any(is_live(store.root / run_id) for run_id in job["after"]):
-                time.sleep(0.5)  # a queue handed over at quit waits for the run still training before it
+                time.sleep(0.5)  # still honoured; the executor no longer sends it (a slot's runner trains its share in order)
             for run_id, config in job["jobs"]:
                 if signals.received:
                     break
