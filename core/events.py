@@ -106,6 +106,9 @@ class RunStopped(Event):
     seconds: float
     checkpoint: str | None
     reason: str = "stopped by the user"
+    # A search's pruner stopped it after this epoch (core.search): its status is "pruned", the
+    # checkpoint is that epoch's, and the reason gives the rule ("pruned after epoch 2: 96.10% is below ...").
+    pruned_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ MAX_TEXT = 4_096  # characters of a text field (messages, names)
 _RANGES: dict[str, tuple[float, float]] = {
     "epoch": (1, MAX_EPOCH),
     "from_epoch": (1, MAX_EPOCH),
+    "pruned_after": (1, MAX_EPOCH),
     "last_epoch": (0, MAX_EPOCH),
     "start_epoch": (0, MAX_EPOCH),
     "batch": (0, MAX_BATCHES),
@@ -250,6 +254,9 @@ def format_line(event: Event) -> str | None:
             f"finished in {event.seconds:.1f} s: final accuracy {event.final_accuracy * 100:.2f}%, "
             f"best {event.best_accuracy * 100:.2f}%{saved}"
         )
+    if isinstance(event, RunStopped) and event.pruned_after:
+        kept = f"; the weights of epoch {event.pruned_after} are in {event.checkpoint}" if event.checkpoint else ""
+        return f"{event.reason}{kept}"
     if isinstance(event, RunStopped):
         saved = f"; weights saved to {event.checkpoint}" if event.checkpoint else ""
         return f"stopped at epoch {event.epoch}, batch {event.batch} ({event.reason}){saved}"

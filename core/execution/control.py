@@ -34,11 +34,12 @@ def runner_of(folder: Path) -> dict:
     return info
 
 
-def request_stop(folder: Path, reason: str, *, pid: int | None = None) -> int:
+def request_stop(folder: Path, reason: str, *, pid: int | None = None, pruned_after: int | None = None) -> int:
     """Ask the process training the run in `folder` to stop after its batch; returns its pid.
 
     `pid` is for a runner this process started itself and has not reaped (so its id cannot
-    have been reused), which may not have written its folder yet.
+    have been reused), which may not have written its folder yet. `pruned_after`: a search
+    prunes the run after that epoch (the run keeps that epoch's checkpoint, not a later batch's).
     """
     if pid is None:
         info = runner_of(folder)
@@ -53,7 +54,7 @@ def request_stop(folder: Path, reason: str, *, pid: int | None = None) -> int:
         raise ControlError(f"{folder.name} is written by this very process; it cannot stop itself this way")
     if folder.is_dir():
         with atomic_write(folder / STOP_REQUEST_FILE, "w", encoding="utf-8") as handle:
-            json.dump({"reason": reason, "by_pid": os.getpid(), "by_host": socket.gethostname()}, handle)
+            json.dump({"reason": reason, "pruned_after": pruned_after, "by_pid": os.getpid(), "by_host": socket.gethostname()}, handle)
     try:
         os.kill(pid, STOP_SIGNAL)
     except ProcessLookupError:
@@ -63,12 +64,17 @@ def request_stop(folder: Path, reason: str, *, pid: int | None = None) -> int:
     return pid
 
 
-def read_stop_reason(folder: Path | None, default: str = "stopped by the user") -> str:
-    """The reason a stop request gives (the runner reads it when SIGUSR1 arrives)."""
+def read_stop_request(folder: Path | None, default: str = "stopped by the user") -> tuple[str, int | None]:
+    """(reason, pruned_after) of a stop request (the runner reads it when SIGUSR1 arrives);
+    pruned_after is the epoch a search pruned the run after, or None for a plain stop."""
     if folder is None:
-        return default
+        return default, None
     try:
-        reason = json.loads(read_text(folder / STOP_REQUEST_FILE, 4096))["reason"]
+        request = json.loads(read_text(folder / STOP_REQUEST_FILE, 4096))
+        reason = request["reason"]
     except (OSError, ValueError, KeyError, TypeError):
-        return default
-    return reason[:200] if isinstance(reason, str) and reason else default
+        return default, None
+    pruned = request.get("pruned_after")
+    pruned = pruned if isinstance(pruned, int) and not isinstance(pruned, bool) and 0 < pruned <= 100_000 else None
+    return (reason[:300] if isinstance(reason, str) and reason else default), pruned
+

@@ -123,15 +123,16 @@ class Executor:
         return self.launcher.devices()
 
     # ----- stopping and leaving -----------------------------------------------------------
-    def stop(self, run_id: str, reason: str) -> None:
-        """Ask a live run (this process's or another's) to stop after its batch; ControlError says why not."""
+    def stop(self, run_id: str, reason: str, pruned_after: int | None = None) -> None:
+        """Ask a live run (this process's or another's) to stop after its batch; ControlError says why not.
+        `pruned_after`: a search prunes it after that epoch (core.search)."""
         runner = self.launcher.by_run.get(run_id) if run_id in self.queue.running else None
         if runner is not None:
             if runner.exit_code() is not None:
                 raise ControlError(f"{run_id} is not training any more")
-            request_stop(self.store.root / run_id, reason, pid=runner.pid)
+            request_stop(self.store.root / run_id, reason, pid=runner.pid, pruned_after=pruned_after)
         else:
-            request_stop(self.store.root / run_id, reason)
+            request_stop(self.store.root / run_id, reason, pruned_after=pruned_after)
 
     def stop_own(self, reason: str) -> None:
         """Stop every run training here (one that has just ended needs nothing)."""

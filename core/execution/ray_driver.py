@@ -26,7 +26,7 @@ from pathlib import Path
 
 from core.config import RunConfig
 from core.events import END_KINDS, Event, RunFailed, RunInterrupted, RunResumed, RunStarted, event_from_dict
-from core.execution.control import STOP_REQUEST_FILE, read_stop_reason
+from core.execution.control import STOP_REQUEST_FILE, read_stop_request
 from core.execution.ray_connect import RayConnectError, cluster_devices, connect
 from core.execution.runner import JobError, _say, _stdout_to_devnull, job_lines
 from core.execution.session import record_events
@@ -42,13 +42,14 @@ class StopBoard:
     """Stop requests for the tasks of one driver (a Ray actor: the tasks ask it)."""
 
     def __init__(self) -> None:
-        self.reasons: dict[str, str] = {}
+        self.requests: dict[str, tuple[str, int | None]] = {}
 
-    def stop(self, run_id: str, reason: str) -> None:
-        self.reasons[run_id] = reason
+    def stop(self, run_id: str, reason: str, pruned_after: int | None = None) -> None:
+        self.requests[run_id] = (reason, pruned_after)
 
-    def reason(self, run_id: str) -> str:
-        return self.reasons.get(run_id, "")
+    def request(self, run_id: str) -> tuple[str, int | None] | None:
+        """(reason, pruned_after) once the run is asked to stop, else None."""
+        return self.requests.get(run_id)
 
 
 class RayRun:
@@ -191,9 +192,9 @@ class RayRun:
         return f"the Ray cluster at {self.driver.cluster['address']} went away {where} ({_one_line(problem)}){kept}"
 
     # ----- stopping -------------------------------------------------------------------------
-    def stop_requested(self) -> str:
-        """The reason of a stop request in its folder (`x`), or ""."""
-        return read_stop_reason(self.folder, "") if (self.folder / STOP_REQUEST_FILE).exists() else ""
+    def stop_requested(self) -> tuple[str, int | None]:
+        """(reason, pruned_after) of a stop request in its folder (`x`, a search's pruner), or ("", None)."""
+        return read_stop_request(self.folder, "") if (self.folder / STOP_REQUEST_FILE).exists() else ("", None)
 
 
 class Driver:
@@ -274,11 +275,11 @@ class Driver:
             for run_id, run in list(self.runs.items()):
                 if run_id in self.stopped or run.ended:
                     continue
-                reason = self.stop_everything or run.stop_requested()
+                reason, pruned_after = (self.stop_everything, None) if self.stop_everything else run.stop_requested()
                 if reason:
                     self.stopped[run_id] = reason
                     try:
-                        self.board.stop.remote(run_id, reason)
+                        self.board.stop.remote(run_id, reason, pruned_after)
                     except Exception as problem:
                         print(f"mnist-tui ray driver: cannot ask {run_id} to stop: {problem}", file=sys.stderr)
 

@@ -86,11 +86,11 @@ def train_task(job: dict, board) -> Iterator[dict]:
     def watch_board() -> None:
         while not done.wait(POLL_S):
             try:
-                reason = ray.get(board.reason.remote(run_id), timeout=30)
+                request = ray.get(board.request.remote(run_id), timeout=30)
             except Exception:  # the board is being restarted; were the driver gone, Ray would end this task
                 continue
-            if reason:
-                cancel.stop(reason)
+            if request:
+                cancel.stop(*request)
                 return
 
     threads = [threading.Thread(target=train, name=f"train-{run_id}", daemon=True),

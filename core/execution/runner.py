@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from core.config import ConfigError, RunConfig
-from core.execution.control import STOP_SIGNAL, read_stop_reason
+from core.execution.control import STOP_SIGNAL, read_stop_request
 from core.events import END_KINDS, Event, RunFailed
 from core.training.stop import StopRequest
 from core.runstore.store import RUNNER_LOG, RunStore, is_live
@@ -88,7 +88,7 @@ class StopSignals:
             self.announce(f"\n{name}: stopping after the current batch (Ctrl+C again to abort)")
 
     def _on_stop_request(self, _signum, _frame) -> None:
-        self.current.stop(read_stop_reason(self.folder))
+        self.current.stop(*read_stop_request(self.folder))
 
 
 def run_job(

@@ -15,10 +15,11 @@ from core.events import (
 )
 from core.runstore.store import id_time
 
-# queued and running are live states; the rest are final. "interrupted": the log just ends
+# queued and running are live states; the rest are final. "pruned": a search's pruner stopped it
+# after an epoch (core.search). "interrupted": the log just ends
 # (the process was killed); "unreadable": the run folder could not be read.
-STATUSES = ("queued", "running", "done", "stopped", "failed", "interrupted", "unreadable")
-WITH_A_REASON = ("failed", "stopped", "interrupted", "unreadable")  # the statuses that say why (RunRecord.reason)
+STATUSES = ("queued", "running", "done", "stopped", "pruned", "failed", "interrupted", "unreadable")
+WITH_A_REASON = ("failed", "stopped", "pruned", "interrupted", "unreadable")  # the statuses that say why (RunRecord.reason)
 
 
 def interrupted_reason(record: "RunRecord", last_lines: str = "") -> str:
@@ -134,7 +135,8 @@ class RunRecord:
         elif isinstance(event, RunFinished):
             self.status, self.seconds, self.checkpoint = "done", event.seconds, event.checkpoint
         elif isinstance(event, RunStopped):
-            self.status, self.seconds, self.checkpoint = "stopped", event.seconds, event.checkpoint
+            self.status = "pruned" if event.pruned_after else "stopped"
+            self.seconds, self.checkpoint = event.seconds, event.checkpoint
             self.message = event.reason
         elif isinstance(event, RunResumed):  # epochs from from_epoch on train again: what was logged of them goes
             self._forget_from(event.from_epoch)

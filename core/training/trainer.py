@@ -201,6 +201,11 @@ class TrainingRun:
     def _stop_reason(self) -> str:
         return getattr(self.cancel, "reason", StopRequest.reason)
 
+    def _kept_checkpoint(self) -> str | None:
+        """The checkpoint of the last finished epoch, when there is one (nothing is written)."""
+        path = self.checkpoint_path
+        return str(path) if path is not None and path.exists() else None
+
     def _save(self, path: Path | None = None) -> str | None:
         """The latest weights (or `path`), atomically: a kill at any moment leaves the last whole file."""
         path = path or self.checkpoint_path
@@ -254,7 +259,10 @@ class TrainingRun:
             epoch_t0 = time.perf_counter()
             train_loss = yield from self.train(epoch)
             if train_loss is None:  # cancelled mid-epoch
-                yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), self._save(), self._stop_reason())
+                # Pruned: the search judged a whole epoch; the last one's checkpoint stays (not this epoch's part).
+                pruned_after = self.epoch if getattr(self.cancel, "pruned_after", None) and self.epoch > self.start_epoch else None
+                saved = self._kept_checkpoint() if pruned_after else self._save()
+                yield RunStopped(self.run_id, epoch, self._last_batch, round(self.elapsed(), 3), saved, self._stop_reason(), pruned_after)
                 return
             self.epoch = epoch
             self.last_accuracy, test_loss, predicted, confidence = predict(self.model, self.test_split)
@@ -276,7 +284,8 @@ class TrainingRun:
             best = max(best, self.last_accuracy)
             if self.cancel.is_set():
                 saved = str(self.checkpoint_path) if self.checkpoint_path else None  # written after this epoch
-                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), saved, self._stop_reason())
+                pruned_after = epoch if getattr(self.cancel, "pruned_after", None) else None
+                yield RunStopped(self.run_id, epoch, per_epoch, round(self.elapsed(), 3), saved, self._stop_reason(), pruned_after)
                 return
         saved = str(self.checkpoint_path) if self.checkpoint_path else None  # written after the last epoch
         yield RunFinished(self.run_id, self.last_accuracy, best, round(self.elapsed(), 3), saved)
