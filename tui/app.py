@@ -25,6 +25,7 @@ from tui.chart_actions import ChartActions
 from tui.commands import binding_commands, reproduce_command
 from tui.filter_actions import FilterActions
 from tui.follow_actions import FollowActions
+from tui.lr_find_actions import LrFindActions
 from tui.palette import plot_color, rich_color
 from tui.queue_actions import QueueActions
 from tui.run_actions import RunActions
@@ -48,7 +49,7 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, QueueActions, RunActions, ViewActions, ChartActions, FilterActions, App):
+class MnistTui(FollowActions, QueueActions, LrFindActions, RunActions, ViewActions, ChartActions, FilterActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [

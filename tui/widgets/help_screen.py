@@ -20,6 +20,7 @@ FORM_KEYS = [
     ("↑/↓, tab", "move between fields"),
     ("enter", "start the run (on a Select: open its list; space too)"),
     ("esc", "close the form"),
+    ("ctrl+l", "the learning-rate range test for the form's configuration, drawn live; u puts the suggested rate into learn rate"),
 ]
 GLOBAL_KEYS = [
     ("ctrl+p", "the command palette: every action by name, and Reproduce the report"),

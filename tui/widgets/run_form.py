@@ -87,7 +87,17 @@ class RunForm(VerticalScroll):
     BINDINGS = [
         Binding("down", "app.focus_next", "Next field", show=False),
         Binding("up", "app.focus_previous", "Previous field", show=False),
+        Binding("ctrl+l", "find_lr", "Find lr", tooltip="The learning-rate range test for this configuration: suggests a rate (u puts it here)"),
     ]
+
+    class LrFindRequested(Message):
+        """ctrl+l: the learning-rate range test for the form's configuration (tui.widgets.lr_find_screen)."""
+
+    def action_find_lr(self) -> None:
+        self.post_message(self.LrFindRequested())
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return action != "find_lr" or self.screen is self.app.screen  # not under a dialog (the footer shows it)
 
     @dataclass
     class StartRequested(Message):
