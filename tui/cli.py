@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
     _add_execution_flags(reproduce)
     _add_store_flags(reproduce)
+    from tui.search_cli import add_search_parser
+
+    add_search_parser(commands, _CONFIG_FLAGS, _SWITCHES, _add_store_flags, _add_execution_flags)
     runs = commands.add_parser("runs", help="list the stored runs")
     _add_store_flags(runs)
     lr_find = commands.add_parser(
@@ -156,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": export_command,
         "show": show_command,
         "lr-find": lr_find_command,
+        "search": search_command,
         None: dashboard_command,
     }
     try:
@@ -383,6 +387,12 @@ def lr_find_command(args: argparse.Namespace) -> int:
     _print(f"{len(points)} batches from {start:g} to {points[-1].lr:.3g}{stopped}")
     _print(f"suggested learning rate: {rate:.3g} ({SUGGESTION_RULE})")
     return EXIT_OK
+
+
+def search_command(args: argparse.Namespace) -> int:
+    from tui.search_cli import search_command as run_search
+
+    return run_search(args)
 
 
 def dashboard_command(args: argparse.Namespace) -> int:

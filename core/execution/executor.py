@@ -154,17 +154,21 @@ class Executor:
         self.launcher.close(wait_s)
 
     # ----- the CLI's loop -----------------------------------------------------------------
-    def drive(self, on_event: Callable[[Event], None], cancel: threading.Event, poll_s: float = 0.2) -> None:
+    def drive(self, on_event: Callable[[Event], None], cancel: threading.Event, poll_s: float = 0.2,
+              more: Callable[[], bool] | None = None) -> None:
         """Train every queued job to its end, handing each run's events to `on_event` as the run
         store receives them. When `cancel` is set (its `reason`), the runs training stop after
-        their batch and the waiting ones never start."""
+        their batch and the waiting ones never start. `more` (a search) is called before each
+        round to submit jobs as slots free up; it returns True while it will submit more later."""
         offsets: dict[str, int] = {}
         stopping = False
-        while self.queue.waiting or self.queue.running:
+        pending = True
+        while pending or self.queue.waiting or self.queue.running:
             if cancel.is_set() and not stopping:
                 stopping = True
                 self.queue.clear()
                 self.stop_own(getattr(cancel, "reason", "") or "stopped")
+            pending = bool(more and not stopping and more())
             if not stopping:
                 self.start_ready()
             for run_id in list(self.queue.running):

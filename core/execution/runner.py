@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from core.config import ConfigError, RunConfig
-from core.execution.control import STOP_SIGNAL, read_stop_request
+from core.execution.control import STOP_REQUEST_FILE, STOP_SIGNAL, read_stop_request
 from core.events import END_KINDS, Event, RunFailed
 from core.training.stop import StopRequest
 from core.runstore.store import RUNNER_LOG, RunStore, is_live
@@ -88,6 +88,8 @@ class StopSignals:
             self.announce(f"\n{name}: stopping after the current batch (Ctrl+C again to abort)")
 
     def _on_stop_request(self, _signum, _frame) -> None:
+        if self.folder is not None and not (self.folder / STOP_REQUEST_FILE).exists():
+            return  # meant for the run before (it ended as the request was sent): this one was not asked
         self.current.stop(*read_stop_request(self.folder))
 
 

@@ -1,0 +1,83 @@
+"""What a search found, drawn with plotext: the same drawings print at the end of `mnist-tui search`
+and fill the dashboard's study screen (textual-plotext hands its widget a plotext object).
+
+- the objective per trial: each trial's final test accuracy (pruned ones where they stopped,
+  marked x), and the best-so-far line of completed trials;
+- a parameter against final accuracy (the learning rate on a log axis), pruned trials marked x.
+"""
+
+from __future__ import annotations
+
+import math
+
+from core.search.study import TrialRow
+
+DONE_MARK, PRUNED_MARK, BEST_MARK = "●", "x", "braille"
+
+
+def _percent(value: float) -> float:
+    return value * 100
+
+
+def best_so_far(rows: list[TrialRow]) -> list[tuple[int, float]]:
+    """(trial number, best final accuracy among completed trials up to it), for every completed trial."""
+    best, out = -math.inf, []
+    for row in sorted(rows, key=lambda r: r.number):
+        if row.state == "complete" and row.value is not None:
+            best = max(best, row.value)
+            out.append((row.number, best))
+    return out
+
+
+def draw_objective(plt, rows: list[TrialRow], *, color: bool = True) -> None:
+    """Final test accuracy (%) per trial number; pruned trials at their last accuracy; the best so far."""
+    done = [(r.number, _percent(r.value)) for r in rows if r.state == "complete" and r.value is not None]
+    pruned = [(r.number, _percent(r.last)) for r in rows if r.state == "pruned" and r.last is not None]
+    if done:
+        plt.scatter([n for n, _ in done], [v for _, v in done], marker=DONE_MARK, label="completed", color="green" if color else None)
+    if pruned:
+        plt.scatter([n for n, _ in pruned], [v for _, v in pruned], marker=PRUNED_MARK, label="pruned (where it stopped)",
+                    color="magenta" if color else None)
+    line = best_so_far(rows)
+    if line:
+        plt.plot([n for n, _ in line], [_percent(v) for _, v in line], label="best so far", color="cyan" if color else None)
+    plt.title("test accuracy (%) per trial")
+    plt.xlabel("trial")
+
+
+def draw_param(plt, rows: list[TrialRow], field: str, log: bool, *, color: bool = True) -> bool:
+    """Final test accuracy (%) against one numeric parameter (log axis when `log`); False when the
+    trials hold no numbers for it (a choice like the optimizer)."""
+    points = {"complete": [], "pruned": []}
+    for r in rows:
+        try:
+            x = float(r.params[field])
+        except (KeyError, TypeError, ValueError):
+            continue
+        value = r.value if r.state == "complete" else r.last if r.state == "pruned" else None
+        if value is not None and r.state in points:
+            points[r.state].append((x, _percent(value)))
+    if not (points["complete"] or points["pruned"]):
+        return False
+    if log:
+        plt.xscale("log")
+    for state, marker, hue, label in (("complete", DONE_MARK, "green", "completed"), ("pruned", PRUNED_MARK, "magenta", "pruned")):
+        if points[state]:
+            plt.scatter([x for x, _ in points[state]], [y for _, y in points[state]], marker=marker, label=label, color=hue if color else None)
+    plt.title(f"test accuracy (%) against {field}" + (" (log axis)" if log else ""))
+    plt.xlabel(field)
+    return True
+
+
+def chart_text(draw, width: int, height: int, *, color: bool) -> str:
+    """A drawing as text for a terminal (plotext's own module; ANSI colours only when `color`)."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(width, height)
+    if not color:
+        plt.theme("clear")
+    draw(plt)
+    text = plt.build()
+    plt.clf()
+    return text
