@@ -180,3 +180,38 @@ def test_the_three_messages_are_read():
     assert read_line(b'{"point": {"batch": 3, "lr": 1e-5, "loss": 2.3, "smoothed": 2.2}}\n') == Point(3, 1e-5, 2.3, 2.2)
     assert read_line(b'{"suggestion": null, "rule": "r", "stopped_early": true}') == Done(None, "r", True)
     assert read_line(b'{"error": "no\\ndata"}') == Failed("no data")
+
+
+# A stand-in for the test's process: the same lines, from a made-up curve, in no time (the picture does not
+# depend on this machine's floating point or speed).
+FAKE_CHILD = """
+import json, math, sys
+request = json.loads(sys.argv[1])
+n, lo, hi = request["batches"], math.log10(request["start_lr"]), math.log10(request["end_lr"])
+average, best = 0.0, math.inf
+for k in range(n):
+    lr = 10 ** (lo + (hi - lo) * k / (n - 1))
+    loss = 2.3 - 1.9 / (1 + (1e-2 / lr) ** 1.5) + (60 * lr if lr > 0.05 else 0)
+    average = 0.9 * average + 0.1 * loss
+    smoothed = average / (1 - 0.9 ** (k + 1))
+    best = min(best, smoothed)
+    print(json.dumps({"point": {"batch": k + 1, "lr": lr, "loss": loss, "smoothed": smoothed}}), flush=True)
+    if smoothed > 4 * best:
+        break
+print(json.dumps({"suggestion": 0.0123, "rule": "steepest descent of the smoothed loss (Smith 2017; fastai lr_find)", "stopped_early": True}))
+"""
+
+
+def test_the_finished_test_at_80x24(snap_compare, tmp_path, monkeypatch):
+    """The curve on its log axis, the suggestion marked (┊) and named with its rule, and the keys."""
+    from tui.widgets import lr_find_screen
+
+    monkeypatch.setattr(lr_find_screen, "COMMAND", [sys.executable, "-c", FAKE_CHILD])
+    app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
+
+    async def run_before(pilot):
+        screen = await _open_the_test(pilot, app, train_size="12800")
+        await wait_for(pilot, lambda: screen.result is not None and not screen.query_one(LrChart)._dirty, 20, "the fake test")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
