@@ -26,6 +26,7 @@ from tui.commands import binding_commands, reproduce_command
 from tui.filter_actions import FilterActions
 from tui.follow_actions import FollowActions
 from tui.lr_find_actions import LrFindActions
+from tui.search_actions import SearchActions
 from tui.palette import plot_color, rich_color
 from tui.queue_actions import QueueActions
 from tui.run_actions import RunActions
@@ -49,7 +50,7 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, QueueActions, LrFindActions, RunActions, ViewActions, ChartActions, FilterActions, App):
+class MnistTui(FollowActions, QueueActions, SearchActions, LrFindActions, RunActions, ViewActions, ChartActions, FilterActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -95,6 +96,7 @@ class MnistTui(FollowActions, QueueActions, LrFindActions, RunActions, ViewActio
         self.color_index: dict[str, int] = {}
         self.hidden: set[str] = set()
         self.view_sweep: str | None = None  # None: every run; else only this sweep's
+        self.search_drivers: dict = {}  # study name -> the Popen of a search this dashboard started (tui.search_actions)
         self._history_loaded = False
         self._dirty_runs: set[str] = set()  # runs whose row/charts/status wait for the next UI tick
         self._pending_log: list = []

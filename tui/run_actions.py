@@ -26,11 +26,15 @@ class RunActions:
         if record.status == "unreadable":
             self.notify("this run's configuration could not be read", severity="error")
             return
+        self.load_into_form(record.config, record.label)
+
+    def load_into_form(self, config, label: str) -> None:
+        """Fill the form from a configuration and open it (the table's `r`, the study screen's `r`)."""
         form = self.query_one("#form", RunForm)
-        missing = form.load_config(record.config)  # before opening: a first open builds the fields with its values
+        missing = form.load_config(config)  # before opening: a first open builds the fields with its values
         self._set_form_open(True)
         elsewhere = f" (it ran on {missing}, which this machine does not list: device auto)" if missing else ""
-        self.notify(f"loaded {record.label} into the form{elsewhere}: change what you like, enter starts it", markup=False, timeout=4)
+        self.notify(f"loaded {label} into the form{elsewhere}: change what you like, enter starts it", markup=False, timeout=4)
 
     def on_results_table_inspect_requested(self, message: ResultsTable.InspectRequested) -> None:
         record = self.records[message.run_id]
@@ -119,8 +123,8 @@ class RunActions:
 
     async def action_quit(self) -> None:
         """With runs training or queued, ask: keep them training in the background (default) or stop them."""
-        training, queued = len(self.queue.running), len(self.queue.waiting)
-        if not training and not queued:
+        training, queued, searches = len(self.queue.running), len(self.queue.waiting), len(self.live_searches())
+        if not training and not queued and not searches:
             self.exit()
             return
 
@@ -130,7 +134,7 @@ class RunActions:
 
         from tui.widgets.quit_dialog import QuitDialog
 
-        self.push_screen(QuitDialog(training, queued), answer)
+        self.push_screen(QuitDialog(training, queued, searches), answer)
 
     def leave(self, reason: str, code: int, keep: bool = True) -> None:
         """Exit; the runs train on and the queue goes to a detached runner (keep), or both stop."""
@@ -142,4 +146,5 @@ class RunActions:
         else:
             self.queue.clear()
             self.executor.stop_own(reason)
+            self.stop_searches()
         self.exit(return_code=code)

@@ -19,14 +19,17 @@ class QuitDialog(ModalScreen[str | None]):
         Binding("escape", "answer(None)", "Stay"),
     ]
 
-    def __init__(self, training: int, queued: int) -> None:
+    def __init__(self, training: int, queued: int, searches: int = 0) -> None:
         super().__init__()
-        self.training, self.queued = training, queued
+        self.training, self.queued, self.searches = training, queued, searches
 
     def compose(self) -> ComposeResult:
-        runs = f"{self.training} run{'s' if self.training != 1 else ''} training"
+        parts = [f"{self.training} run{'s' if self.training != 1 else ''} training"] if self.training or not self.searches else []
         if self.queued:
-            runs += f", {self.queued} queued"
+            parts.append(f"{self.queued} queued")
+        if self.searches:
+            parts.append(f"{self.searches} search{'es' if self.searches != 1 else ''} going on")
+        runs = ", ".join(parts)
         question = Text(f"{runs}. Keep them training in the background (reopen mnist-tui to watch them), or stop them?")
         with Vertical(id="confirm-box"):
             yield Label(question, id="confirm-question")

@@ -13,6 +13,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, check_resume_path, parse_field
 from core.comparison.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
+from core.search.space import SEARCHABLE, SearchSpace, parse_param
+from core.search.study import PRUNERS, new_study_name
 
 # (field, label, choices or None for a text input). Learning rate and batch size take
 # comma-separated lists, and model/optimizer/schedule offer "sweep all": more than one value
@@ -38,8 +40,14 @@ FIELDS: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("compile", "compile", ("off", "on")),  # torch.compile (CUDA graphs on a GPU)
     # Not a run's configuration but how a sweep is packed: N runs share each device at once.
     ("runs_per_device", "runs/device", ("1", "2", "3", "4", "6", "8")),
+    # An Optuna search instead of a grid (core.search): the pruner, and how many trials.
+    ("search", "search", ("off",) + PRUNERS),
+    ("trials", "trials", None),
 ]
-PACKING_FIELDS = ("runs_per_device",)  # form fields that are not RunConfig fields
+PACKING_FIELDS = ("runs_per_device", "search", "trials")  # form fields that are not RunConfig fields
+# The search select: off (a run, or a grid of the lists), else an Optuna search with this pruner.
+SEARCH_LABELS = {"off": "off", "median": "median pruner", "halving": "halving", "hyperband": "Hyperband", "none": "no pruning"}
+DEFAULT_TRIALS = "20"
 
 
 class FormSelect(Select):
@@ -106,6 +114,17 @@ class RunForm(VerticalScroll):
         config: RunConfig
 
     @dataclass
+    class SearchRequested(Message):
+        """The user asked for an Optuna search (core.search): ranges and lists as typed, per field."""
+
+        values: dict[str, str]
+        trials: int
+        pruner: str
+        parallel: int
+        study: str
+        devices: list[str] | None = None
+
+    @dataclass
     class SweepRequested(Message):
         """The user asked for a grid of runs; `devices` (several) runs them in parallel."""
 
@@ -135,8 +154,11 @@ class RunForm(VerticalScroll):
         values = config or RunConfig()
         widgets, rows = [], []
         for field, label, choices in FIELDS:
-            if field in PACKING_FIELDS:
-                editor = FormSelect([(c, c) for c in choices], value=choices[0], allow_blank=False, compact=True, id=f"f-{field}")
+            if field == "trials":
+                editor = NumberInput(DEFAULT_TRIALS, compact=True, id="f-trials")
+            elif field in PACKING_FIELDS:
+                options = [(SEARCH_LABELS.get(c, c), c) for c in choices]
+                editor = FormSelect(options, value=choices[0], allow_blank=False, compact=True, id=f"f-{field}")
             elif field == "device":
                 editor = FormSelect(self._devices_options(), value=self._device_value(values.device), allow_blank=False, compact=True, id=f"f-{field}")
             elif choices:
@@ -234,21 +256,39 @@ class RunForm(VerticalScroll):
         error.set_class(bool(message), "-shown")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "")[2:]
+        self._check_field((event.input.id or "")[2:], event.value)
+        self._show_grid_size()
+
+    def _check_field(self, field: str, text: str) -> None:
+        """As typed: a list (a grid), or in search mode a range or a list, or one value."""
         try:
-            split_values(field, event.value) if field in SWEEP_FIELDS else parse_field(field, event.value)
+            if field == "trials":
+                _trials(text)
+            elif self.searching() and field in SEARCHABLE:
+                parse_param(field, text)
+            else:
+                split_values(field, text) if field in SWEEP_FIELDS else parse_field(field, text)
             self.show_error(field, None)
         except ConfigError as bad:
             self.show_error(field, bad.message)
-        self._show_grid_size()
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "f-search":  # what the fields may hold changed: check them again
+            for field, _, choices in FIELDS:
+                if choices is None and field != "device":
+                    self._check_field(field, self.query_one(f"#f-{field}", Input).value)
         self._show_grid_size()
+
+    def searching(self) -> bool:
+        """Whether the form starts an Optuna search (its search select is on)."""
+        return self._built and self.query_one("#f-search", Select).value not in ("off", Select.NULL)
 
     def _grid(self) -> tuple[dict[str, str], list[str] | None, int]:
         """The form's values with the device list (several devices: a parallel sweep) and the
-        runs per device split off."""
+        runs per device (and the search's fields) split off."""
         values = self.values()
+        for field in PACKING_FIELDS[1:]:
+            values.pop(field)
         chosen = values.pop("runs_per_device")
         per_device = int(chosen) if chosen.isdigit() else 1  # a select not mounted yet says Select.NULL
         devices = values["device"].split(",")
@@ -260,12 +300,18 @@ class RunForm(VerticalScroll):
         label = self.query_one("#grid-size", Static)
         try:
             values, devices, per_device = self._grid()
-            configs = expand_grid(values)
+            if self.searching():
+                space, trials = SearchSpace.parse(values), _trials(self.query_one("#f-trials", Input).value)
+            else:
+                configs = expand_grid(values)
         except ConfigError:
             label.update("")
             return
         at_once = len(devices or [""]) * per_device
         where = f", {at_once} at a time" if at_once > 1 else ""
+        if self.searching():
+            label.update(Text(f"search: {trials} trials of {space.describe()}{where}"))
+            return
         seeds = len({c.seed for c in configs})
         repeats = f" ({len(configs) // seeds} configurations x {seeds} seeds)" if seeds > 1 else ""
         label.update(f"sweep: {len(configs)} runs{repeats}{where}" if len(configs) > 1 else "")
@@ -283,6 +329,8 @@ class RunForm(VerticalScroll):
         """Validate everything; start only if every field (and their mix) is valid."""
         values, devices, per_device = self._grid()
         try:
+            if self.searching():
+                return self._submit_search(values, devices, per_device)
             configs = expand_grid(values)
             check_resume_path(configs[0].resume)
         except ConfigError as bad:
@@ -299,3 +347,23 @@ class RunForm(VerticalScroll):
             configs = [c.with_values(sweep=sweep_id) for c in configs]
             self.post_message(self.SweepRequested(configs, devices, per_device))
         return configs
+
+    def _submit_search(self, values: dict[str, str], devices: list[str] | None, per_device: int) -> list[RunConfig]:
+        """An Optuna search of the form's ranges and lists (raises ConfigError naming a field)."""
+        space = SearchSpace.parse(values)
+        trials = _trials(self.query_one("#f-trials", Input).value)
+        check_resume_path(space.base.resume)
+        for field, _, _ in FIELDS:
+            self.show_error(field, None)
+        parallel = len(devices or [""]) * per_device
+        self.post_message(self.SearchRequested(values, trials, str(self.query_one("#f-search", Select).value), parallel,
+                                               new_study_name(), devices))
+        return [space.base]
+
+
+def _trials(text: str) -> int:
+    """The trials field: a whole number of trials, 1 to 10,000."""
+    text = text.strip().replace("_", "")
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise ConfigError("trials", f"must be a whole number from 1 to 10000, got {text!r}")
+    return int(text)
