@@ -154,6 +154,22 @@ def test_a_sweep_spreads_over_two_nodes_and_is_recorded_as_a_local_one(cluster, 
             assert r.test_losses[epoch] == pytest.approx(on_ray[r.config.lr].test_losses[epoch], rel=1e-5)
 
 
+def test_a_search_runs_its_trials_on_both_nodes_and_prunes_one_there(cluster, env, runs_dir):
+    """Seed 10's sixth trial (lr 3.7e-5) is judged after both good first trials have completed:
+    the pruner's stop reaches its Ray task through the driver's board; its epoch-1 checkpoint lands here."""
+    result = cli("search", "--ray", cluster.address, "--parallel", "2", "--lr", "1e-5:1e-1:log", "--trials", "6", "--seed", "10",
+                 "--batch-size", "16", "--pruner-startup", "2", "--train-size", "1000", "--test-size", "500", "--epochs", "2",
+                 "--study", "on-ray", "--runs-dir", str(runs_dir), env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records, _ = load_records(RunStore(runs_dir))
+    assert len(records) == 6 and {r.status for r in records} <= {"done", "pruned"}
+    assert {r.node for r in records} == set(cluster.nodes.values())
+    slowest = min(records, key=lambda r: r.config.lr)
+    assert slowest.config.lr == pytest.approx(3.745e-5, rel=1e-3) and slowest.status == "pruned", [(r.config.lr, r.status) for r in records]
+    assert slowest.reason.startswith("pruned after epoch 1: ") and sorted(slowest.accuracies) == [1]
+    assert load_checkpoint(runs_dir / slowest.run_id / "checkpoint.pt")["epoch"] == 1
+
+
 def test_a_lost_node_does_not_lose_the_run_it_goes_on_elsewhere(cluster, env, runs_dir, data_dir):
     store = RunStore(runs_dir)
     executor = Executor(store, data_dir, ray_address=cluster.address, warm=False, new_session=False)
