@@ -33,14 +33,14 @@ def draw_objective(plt, rows: list[TrialRow], *, color: bool = True) -> None:
     """Final test accuracy (%) per trial number; pruned trials at their last accuracy; the best so far."""
     done = [(r.number, _percent(r.value)) for r in rows if r.state == "complete" and r.value is not None]
     pruned = [(r.number, _percent(r.last)) for r in rows if r.state == "pruned" and r.last is not None]
+    line = best_so_far(rows)
+    if line:  # first: the trials' marks are drawn over it (a completed trial on the line stays seen)
+        plt.plot([n for n, _ in line], [_percent(v) for _, v in line], label="best so far", color="cyan" if color else None)
     if done:
         plt.scatter([n for n, _ in done], [v for _, v in done], marker=DONE_MARK, label="completed", color="green" if color else None)
     if pruned:
         plt.scatter([n for n, _ in pruned], [v for _, v in pruned], marker=PRUNED_MARK, label="pruned (where it stopped)",
                     color="magenta" if color else None)
-    line = best_so_far(rows)
-    if line:
-        plt.plot([n for n, _ in line], [_percent(v) for _, v in line], label="best so far", color="cyan" if color else None)
     plt.title("test accuracy (%) per trial")
     plt.xlabel("trial")
 
