@@ -30,6 +30,7 @@ from tui.search_actions import SearchActions
 from tui.palette import plot_color, rich_color
 from tui.queue_actions import QueueActions
 from tui.run_actions import RunActions
+from tui.study_actions import StudyActions
 from tui.status_text import idle_note, position_text, training_now
 from tui.terminal_guard import TerminalGuard
 from tui.view_actions import ViewActions
@@ -50,7 +51,7 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
-class MnistTui(FollowActions, QueueActions, SearchActions, LrFindActions, RunActions, ViewActions, ChartActions, FilterActions, App):
+class MnistTui(FollowActions, QueueActions, SearchActions, LrFindActions, StudyActions, RunActions, ViewActions, ChartActions, FilterActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "mnist-tui"
     BINDINGS = [
@@ -64,6 +65,8 @@ class MnistTui(FollowActions, QueueActions, SearchActions, LrFindActions, RunAct
         Binding("e", "export", "CSV", tooltip="Export the results table (what is shown) to CSV"),
         Binding("g", "cycle_view", "View", tooltip="Show all runs, or one sweep's (again: the next sweep)"),
         Binding("p", "pivot", "Pivot", tooltip="The seed's table: accuracy after each epoch, per run (repeats: mean ± std)"),
+        Binding("o", "study", "Study", show=False,
+                tooltip="What a search found: the best trial (r loads it), importances, accuracy per trial and per parameter, live"),
         Binding("a", "toggle_groups", "Group", tooltip="Group the table and accuracy chart by configuration (mean ± std over seeds)"),
         Binding("slash", "find", "Find", key_display="/", show=False,
                 tooltip="Filter the runs by words of the name or status and conditions: lr=0.01 bs<128 status:failed model:mlp acc>98"),

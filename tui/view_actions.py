@@ -61,6 +61,7 @@ class ViewActions:
         from tui.widgets.filter_bar import FILTER_KEYS
         from tui.widgets.help_screen import FORM_KEYS, GLOBAL_KEYS, HelpScreen, binding_rows
         from tui.widgets.inspect_screen import InspectScreen
+        from tui.widgets.study_screen import StudyScreen
 
         self.push_screen(HelpScreen([
             ("Dashboard", binding_rows(self.BINDINGS)),
@@ -68,6 +69,7 @@ class ViewActions:
             ("Run form", FORM_KEYS),
             ("Filter line (/)", FILTER_KEYS),
             ("Inspect screen (i)", binding_rows(InspectScreen.BINDINGS)),
+            ("Study screen (o)", binding_rows(StudyScreen.BINDINGS)),
             ("Everywhere", GLOBAL_KEYS),
         ]))
 
