@@ -144,6 +144,7 @@ def test_the_same_seed_samples_the_same_parameters(tmp_path):
     (["--lr", "1e-3:1e-1", "--pruner", "asha"], "--pruner: must be one of median, halving, hyperband, none"),
     (["--lr", "1e-3:1e-1", "--study", "my study"], "--study: a study name is 1-80 letters"),
     (["--study", "nothing-here"], "--study: there is no study nothing-here"),
+    (["--lr", "1e-3:1e-1", "--sampler", "grid"], "--sampler: must be one of tpe, random"),
 ])
 def test_bad_input_is_refused_naming_the_flag(runs_dir, args, words):
     result = search(runs_dir, *args, timeout=60)
@@ -157,6 +158,8 @@ def test_a_continued_study_keeps_its_ranges(runs_dir):
     assert first.returncode == 0, first.stderr[-2000:]
     other = search(runs_dir, "--lr", "1e-4:1e-2:log", "--study", "keep", "--epochs", "1", timeout=60)
     assert other.returncode == 2 and "--study: keep searches lr 0.001..0.1 (log); a continued study keeps its ranges" in other.stderr
+    pruner = search(runs_dir, "--study", "keep", "--pruner", "median", timeout=60)
+    assert pruner.returncode == 2 and "--pruner: study keep uses none; a continued study keeps it" in pruner.stderr
     more = search(runs_dir, "--study", "keep", "--trials", "2")
     assert more.returncode == 0, more.stderr[-2000:]
     assert [r["state"] for r in summary(runs_dir, "keep")["trials"]] == ["complete", "complete"]

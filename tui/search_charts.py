@@ -12,7 +12,7 @@ import math
 
 from core.search.study import TrialRow
 
-DONE_MARK, PRUNED_MARK, BEST_MARK = "●", "x", "braille"
+DONE_MARK, PRUNED_MARK = "●", "x"
 
 
 def _percent(value: float) -> float:
@@ -29,8 +29,9 @@ def best_so_far(rows: list[TrialRow]) -> list[tuple[int, float]]:
     return out
 
 
-def draw_objective(plt, rows: list[TrialRow], *, color: bool = True) -> None:
-    """Final test accuracy (%) per trial number; pruned trials at their last accuracy; the best so far."""
+def draw_objective(plt, rows: list[TrialRow], *, color: bool = True, trial_ticks: bool = True) -> None:
+    """Final test accuracy (%) per trial number; pruned trials at their last accuracy; the best so far.
+    `trial_ticks`: label the x axis with whole trial numbers (the dashboard's chart sets its own)."""
     done = [(r.number, _percent(r.value)) for r in rows if r.state == "complete" and r.value is not None]
     pruned = [(r.number, _percent(r.last)) for r in rows if r.state == "pruned" and r.last is not None]
     line = best_so_far(rows)
@@ -43,6 +44,10 @@ def draw_objective(plt, rows: list[TrialRow], *, color: bool = True) -> None:
                     color="magenta" if color else None)
     plt.title("test accuracy (%) per trial")
     plt.xlabel("trial")
+    numbers = sorted(r.number for r in rows)
+    if numbers and trial_ticks:  # whole trial numbers, at most 10 of them (plotext would label 1.2, 2.5 ...)
+        step = max(1, -(-len(numbers) // 10))
+        plt.xticks(numbers[::step])
 
 
 def draw_param(plt, rows: list[TrialRow], field: str, log: bool, *, color: bool = True) -> bool:

@@ -34,9 +34,10 @@ def add_search_parser(commands, config_flags: dict, switches: set, add_store_fla
     search.add_argument("--trials", help=f"trials that count (completed, pruned or failed; default {DEFAULT_TRIALS}, or a continued study's)")
     search.add_argument("--timeout", help="start no trial after this long: seconds, or 30m, 2h (running trials finish)")
     search.add_argument("--parallel", default="1", help="trials training at once (device slots, local or --ray; default 1)")
-    search.add_argument("--pruner", default="median", help="median (default), halving (successive halving), hyperband or none")
-    search.add_argument("--pruner-startup", default="5", help="completed trials before the median pruner prunes (default 5, Optuna's)")
-    search.add_argument("--sampler", default="tpe", help="tpe (default, Optuna's TPESampler) or random; --seed seeds it")
+    # No defaults here: a continued study keeps its own, and a flag that differs from them is refused.
+    search.add_argument("--pruner", help="median (default), halving (successive halving), hyperband or none")
+    search.add_argument("--pruner-startup", help="completed trials before the median pruner prunes (default 5, Optuna's)")
+    search.add_argument("--sampler", help="tpe (default, Optuna's TPESampler) or random; --seed seeds it")
     search.add_argument("--study", help="the study's name: a new one, or one to continue (its ranges are kept)")
     search.add_argument("--devices", help="spread the parallel trials over these devices: all (every GPU) or a list")
     search.add_argument("--json", action="store_true", help="print one JSON object per event instead of text")
@@ -71,12 +72,12 @@ def search_plan(args: argparse.Namespace, values: dict, name: str):
     from core.search.study import PRUNERS, SAMPLERS, SearchPlan
     from tui.cli import UsageError, _FLAG_FOR_FIELD
 
-    if args.pruner not in PRUNERS:
+    if args.pruner is not None and args.pruner not in PRUNERS:
         raise UsageError(f"--pruner: must be one of {', '.join(PRUNERS)}, not {args.pruner!r}")
-    if args.sampler not in ("tpe", "random") or args.sampler not in SAMPLERS:
-        raise UsageError(f"--sampler: must be tpe or random, not {args.sampler!r}")
+    if args.sampler is not None and args.sampler not in SAMPLERS:
+        raise UsageError(f"--sampler: must be one of {', '.join(SAMPLERS)}, not {args.sampler!r}")
     trials = _whole("--trials", args.trials, 1, 10_000) if args.trials is not None else None
-    startup = _whole("--pruner-startup", args.pruner_startup, 0, 10_000)
+    startup = _whole("--pruner-startup", args.pruner_startup, 0, 10_000) if args.pruner_startup is not None else None
     if not values:
         if not args.study:
             raise UsageError("--lr: a search needs a range or a list to vary, e.g. --lr 1e-4:1e-1:log --batch-size 32,64,128 "
@@ -86,7 +87,17 @@ def search_plan(args: argparse.Namespace, values: dict, name: str):
         space = SearchSpace.parse(values, name)
     except ConfigError as bad:
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
-    return SearchPlan(space, trials or DEFAULT_TRIALS, args.pruner, args.sampler, startup), trials
+    return SearchPlan(space, trials or DEFAULT_TRIALS, args.pruner or "median", args.sampler or "tpe", 5 if startup is None else startup), trials
+
+
+def check_kept(args: argparse.Namespace, plan) -> None:
+    """A continued study keeps its pruner and sampler: a flag that says otherwise is refused."""
+    from tui.cli import UsageError
+
+    for flag, given, kept in (("--pruner", args.pruner, plan.pruner), ("--sampler", args.sampler, plan.sampler),
+                              ("--pruner-startup", args.pruner_startup, str(plan.pruner_startup))):
+        if given is not None and str(given).strip() != kept:
+            raise UsageError(f"{flag}: study {args.study} uses {kept}; a continued study keeps it (drop the flag)")
 
 
 def search_command(args: argparse.Namespace) -> int:
@@ -116,6 +127,7 @@ def search_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--study: {bad.message}" if bad.field == "study" else str(bad)) from None
     except OSError as problem:
         raise UsageError(f"cannot keep the study in {store.root}: {problem.strerror or problem}") from None
+    check_kept(args, plan)
     if trials is not None and plan.trials != trials:
         from core.search.study import SearchPlan
 

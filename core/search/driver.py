@@ -31,7 +31,7 @@ from core.execution.control import ControlError
 from core.runstore.liveness import is_live, this_process
 from core.runstore.results import RunRecord
 from core.search.pruning import make_pruner, prune_reason
-from core.search.study import SearchPlan, StudySummary, TrialRow, check_study_name, journal_path, open_storage, read_summary, studies_dir
+from core.search.study import HEARTBEAT_S, SearchPlan, StudySummary, TrialRow, check_study_name, journal_path, open_storage, read_summary, studies_dir
 
 PLAN_ATTR = "mnist_tui_plan"
 MAX_TRIALS = 10_000
@@ -149,6 +149,7 @@ class Search:
         self.on_event: Callable[[Event], None] = lambda event: None
         self.on_trial_end: Callable[[str, object], None] = lambda run_id, trial: None  # (run id, FrozenTrial)
         self.driver = this_process()
+        self.written_at = 0.0  # when the summary was last written (time.monotonic)
 
     # ----- what is left ---------------------------------------------------------------------
     def counted(self) -> int:
@@ -214,6 +215,8 @@ class Search:
     def _ask_more(self) -> bool:
         """Prune what was judged, start trials while slots and the plan allow; True while more will be asked later."""
         self._send_prunes()
+        if time.monotonic() - self.written_at > HEARTBEAT_S:
+            self.write_summary()  # a heartbeat: a dashboard on another host tells a live driver by it
         if self.cancel.is_set():
             return False
         while len(self.active) < self.parallel and self.wanted():
@@ -317,6 +320,7 @@ class Search:
             except (OSError, ValueError):
                 imp, note = {}, ""
         summary = StudySummary(self.name, self.plan.to_dict(), self.state, self.rows(), imp, note, self.driver, self.message)
+        self.written_at = time.monotonic()
         try:
             summary.write(studies_dir(self.executor.store.root))
         except OSError as problem:  # the study itself is in the journal: the dashboard's view is what is lost

@@ -36,6 +36,7 @@ STUDIES_DIR = ".studies"
 PRUNERS = ("median", "halving", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
 MAX_SUMMARY_BYTES = 4 * 1024 * 1024  # 10,000 trials of a few hundred bytes
+HEARTBEAT_S = 30.0  # a driver rewrites its summary at least this often (another host tells it lives by that)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -137,10 +138,11 @@ class StudySummary:
         info = self.driver
         if not info or self.state != "running":
             return False
-        if info.get("host") != socket.gethostname():
-            return time.time() - self.updated_at < 120
+        if info.get("host") != socket.gethostname():  # the driver rewrites the summary at least every HEARTBEAT_S
+            return time.time() - self.updated_at < 4 * HEARTBEAT_S
         pid = info.get("pid")
-        return isinstance(pid, int) and process_alive(pid) and process_start_time(pid) == info.get("start_time")
+        return (isinstance(pid, int) and process_alive(pid) and not _zombie(pid)
+                and process_start_time(pid) == info.get("start_time"))
 
     def write(self, folder: Path) -> None:
         data = {"name": self.name, "plan": self.plan, "state": self.state, "message": self.message,
@@ -149,6 +151,15 @@ class StudySummary:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(folder / f"{self.name}.json", "w", encoding="utf-8") as handle:
             json.dump(data, handle)
+
+
+def _zombie(pid: int) -> bool:
+    """An exited process its parent has not reaped yet (a dashboard's search that ended): not alive."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def read_summary(path: Path) -> StudySummary:

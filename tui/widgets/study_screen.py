@@ -226,7 +226,7 @@ class ObjectiveChart(RunChart):
         lo, hi = min(numbers), max(numbers)
         plt.xlim(lo - 0.5, hi + 0.5) if lo == hi else plt.xlim(lo, hi)
         self.x_ticks(plt, lo, hi, whole=True)
-        draw_objective(_Unlabelled(plt, self), self.rows, color=not self.markers)
+        draw_objective(_Unlabelled(plt, self), self.rows, color=not self.markers, trial_ticks=False)
         self.title(plt, "test accuracy (%) per trial", "accuracy (%) per trial", "accuracy per trial")
 
 
