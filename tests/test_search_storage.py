@@ -50,22 +50,23 @@ def _study(pruner: str, finished: list[float]):
     return study, distributions
 
 
-def test_the_median_pruner_says_which_median_and_of_how_many():
-    study, distributions = _study("median", [0.90, 0.96, 0.98])
+def _pruned(pruner: str, finished: list[float], value: float) -> str:
+    """A new trial reports `value` after epoch 1 among `finished` ones; the pruner prunes it: why."""
+    study, distributions = _study(pruner, finished)
     trial = study.ask(distributions)
-    trial.report(0.80, 1)
+    trial.report(value, 1)
     assert trial.should_prune()
-    reason = prune_reason(study, study._storage.get_trial(trial._trial_id), 1, "median")
-    assert reason == "pruned after epoch 1: 80.00% is below the median 96.00% of 3 completed trials at that epoch (median pruner)"
+    return prune_reason(study, study._storage.get_trial(trial._trial_id), 1, pruner)
+
+
+def test_the_median_pruner_says_which_median_and_of_how_many():
+    assert _pruned("median", [0.90, 0.96, 0.98], 0.80) == (
+        "pruned after epoch 1: 80.00% is below the median 96.00% of 3 completed trials at that epoch (median pruner)")
 
 
 def test_successive_halving_says_the_rank_and_the_share_that_goes_on():
-    study, distributions = _study("halving", [0.97, 0.96, 0.95, 0.94, 0.93])
-    trial = study.ask(distributions)
-    trial.report(0.50, 1)
-    assert trial.should_prune()
-    reason = prune_reason(study, study._storage.get_trial(trial._trial_id), 1, "halving")
-    assert reason == "pruned after epoch 1 by successive halving: 50.00% ranks 6 of the 6 trials at epoch 1; only the top 1/3 go on"
+    assert _pruned("halving", [0.97, 0.96, 0.95, 0.94, 0.93], 0.50) == (
+        "pruned after epoch 1 by successive halving: 50.00% ranks 6 of the 6 trials at epoch 1; only the top 1/3 go on")
 
 
 def test_hyperband_prunes_a_trial_that_falls_behind_and_says_so():
