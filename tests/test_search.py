@@ -145,6 +145,7 @@ def test_the_same_seed_samples_the_same_parameters(tmp_path):
     (["--lr", "1e-3:1e-1", "--study", "my study"], "--study: a study name is 1-80 letters"),
     (["--study", "nothing-here"], "--study: there is no study nothing-here"),
     (["--lr", "1e-3:1e-1", "--sampler", "grid"], "--sampler: must be one of tpe, random"),
+    (["--lr", "1e-3:1e-1", "--resume", "/nonexistent/checkpoint.pt"], "--resume: /nonexistent/checkpoint.pt does not exist"),
 ])
 def test_bad_input_is_refused_naming_the_flag(runs_dir, args, words):
     result = search(runs_dir, *args, timeout=60)
@@ -158,6 +159,8 @@ def test_a_continued_study_keeps_its_ranges(runs_dir):
     assert first.returncode == 0, first.stderr[-2000:]
     other = search(runs_dir, "--lr", "1e-4:1e-2:log", "--study", "keep", "--epochs", "1", timeout=60)
     assert other.returncode == 2 and "--study: keep searches lr 0.001..0.1 (log); a continued study keeps its ranges" in other.stderr
+    fixed = search(runs_dir, "--study", "keep", "--test-size", "500", timeout=60)
+    assert fixed.returncode == 2 and "--test-size: study keep keeps the configuration it was started with" in fixed.stderr
     pruner = search(runs_dir, "--study", "keep", "--pruner", "median", timeout=60)
     assert pruner.returncode == 2 and "--pruner: study keep uses none; a continued study keeps it" in pruner.stderr
     more = search(runs_dir, "--study", "keep", "--trials", "2")

@@ -81,3 +81,16 @@ def test_hyperband_prunes_a_trial_that_falls_behind_and_says_so():
         else:
             study.tell(trial, 0.10)
     assert pruned and pruned[0].startswith("pruned after epoch 1 by Hyperband (successive halving in its bracket): 10.00% ranks ")
+
+
+def test_the_table_rounds_a_searchs_small_learning_rate_instead_of_cutting_it():
+    """A log range samples rates like 1.45667e-05: the table's 7-cell lr column showed `1.45667`."""
+    from core.comparison.columns import HYPERPARAMETERS, cell_text
+    from core.config import RunConfig
+    from core.runstore.results import RunRecord
+
+    lr, momentum = (next(c for c in HYPERPARAMETERS if c.key == key) for key in ("lr", "momentum"))
+    record = RunRecord("r", RunConfig(lr=1.45667e-05, momentum=0.5159327))
+    assert cell_text(lr, record) == "1.46e-5" and len(cell_text(lr, record)) <= lr.width
+    assert cell_text(momentum, record) == "0.516"
+    assert cell_text(lr, RunRecord("r", RunConfig(lr=0.01))) == "0.01"

@@ -95,7 +95,8 @@ async def test_no_search_yet_says_how_to_start_one(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app._history_loaded and app.query_one("#form")._devices is not None, 20, "the dashboard")
         await pilot.press("escape", "o")
-        await wait_for(pilot, lambda: any("no search in RUNS yet" in str(n.message) for n in app._notifications), 5, "the notice")
+        said = f"no search in {tmp_path / 'runs'} yet: start one with mnist-tui search"
+        await wait_for(pilot, lambda: any(said in str(n.message) for n in app._notifications), 5, "the notice")
         assert not isinstance(app.screen, StudyScreen)
 
 

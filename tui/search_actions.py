@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 
-from core.execution.launcher import tail
+from core.execution.launcher import spawn, tail
 from core.search.study import studies_dir
 from tui.widgets.run_form import RunForm
 
@@ -56,9 +56,9 @@ class SearchActions:
         except OSError as problem:
             self.notify(f"search not started: cannot write {folder}: {problem.strerror or problem}", markup=False, severity="error", timeout=8)
             return
-        with log:
-            driver = subprocess.Popen(search_argv(message, self.store.root.resolve(), self.data_dir, self.executor.ray_address),
-                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with log:  # from the spawner thread: the search trains at the usual priority, not the UI thread's lowered one
+            driver = spawn(search_argv(message, self.store.root.resolve(), self.data_dir, self.executor.ray_address),
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.search_drivers[message.study] = driver
         self.view_sweep = message.study  # the table shows its trials (g: every run again)
         self._refresh_runs()

@@ -66,8 +66,10 @@ def parse_duration(text: str | None) -> float | None:
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
 
-def search_plan(args: argparse.Namespace, values: dict, name: str):
-    """The plan from the flags (None when only --study is given), checked; UsageError names the flag."""
+def search_plan(args: argparse.Namespace, values: dict, name: str, continued: bool = False):
+    """The plan from the flags (None when only --study is given), checked; UsageError names the flag.
+    `continued`: the study exists; flags may only repeat what it was started with."""
+    from core.config import check_resume_path
     from core.search.space import SearchSpace
     from core.search.study import PRUNERS, SAMPLERS, SearchPlan
     from tui.cli import UsageError, _FLAG_FOR_FIELD
@@ -85,7 +87,12 @@ def search_plan(args: argparse.Namespace, values: dict, name: str):
         return None, trials
     try:
         space = SearchSpace.parse(values, name)
+        check_resume_path(space.base.resume)
     except ConfigError as bad:
+        if continued:  # e.g. --test-size alone: not a new plan, a change the study does not take
+            flag = _FLAG_FOR_FIELD.get(next(iter(values)), "--" + next(iter(values)))
+            raise UsageError(f"{flag}: study {name} keeps the configuration it was started with; continue it with --study "
+                             f"{name} alone (and --trials, --timeout, --parallel)") from None
         raise UsageError(f"{_FLAG_FOR_FIELD.get(bad.field, '--' + bad.field)}: {bad.message}") from None
     return SearchPlan(space, trials or DEFAULT_TRIALS, args.pruner or "median", args.sampler or "tpe", 5 if startup is None else startup), trials
 
@@ -113,7 +120,10 @@ def search_command(args: argparse.Namespace) -> int:
         check_study_name(name)
     except ConfigError as bad:
         raise UsageError(f"--study: {bad.message}") from None
-    plan, trials = search_plan(args, values, name)
+    from core.search.study import journal_path
+
+    continued = bool(args.study) and journal_path(resolve_runs_dir(args.runs_dir), name).exists()
+    plan, trials = search_plan(args, values, name, continued)
     parallel = _whole("--parallel", args.parallel, 1, MAX_PARALLEL)
     timeout = parse_duration(args.timeout)
     ray_address = _ray_address(args)
@@ -152,7 +162,13 @@ def search_command(args: argparse.Namespace) -> int:
     finally:
         signals.busy = False
         executor.close(wait_s=30)
-    if not args.json:
+    if args.json:
+        best = search.rows() and max((r for r in search.rows() if r.state == "complete"), key=lambda r: r.value, default=None)
+        importances, note = search.importances()
+        _print(json.dumps({"event": "study_ended", "study": search.name, "state": search.state, "message": search.message,
+                           "trials": search.counted(), "best": best.__dict__ if best else None,
+                           "importances": importances, "importance_note": note}))
+    else:
         report(search, _print)
     if signals.received:
         return 128 + signals.received[0]

@@ -12,7 +12,8 @@ class StudyActions:
     def action_study(self) -> None:
         summaries, _ = list_summaries(self.store.root)  # newest first; small files, read bounded
         if not summaries:
-            self.notify("no search in RUNS yet: start one with mnist-tui search or the form's search mode", timeout=5)
+            self.notify(f"no search in {self.store.root} yet: start one with mnist-tui search or the form's search mode",
+                        markup=False, timeout=5)
             return
         record = self.records.get(self.table.cursor_run_id() or "")
         sweep = record.config.sweep if record is not None else None

@@ -37,8 +37,18 @@ def _seconds(value) -> str:
     return "" if value is None else f"{value:.1f}"
 
 
-def _lr(value) -> str:
-    return f"{value:g}"
+def _fitted(width: int) -> Callable[[object], str]:
+    """A number in at most `width` cells, rounded rather than cut (a search's lr 1.45667e-05 is
+    `1.46e-5` in 7 cells; cut by the table it read `1.45667`, five orders of magnitude off)."""
+
+    def text(value) -> str:
+        for digits in (6, 5, 4, 3, 2, 1):
+            short = f"{value:.{digits}g}".replace("e-0", "e-").replace("e+0", "e+")
+            if len(short) <= width:
+                break
+        return short
+
+    return text
 
 
 # Rich styles of the statuses, shared by the dashboard's table and `mnist-tui runs`.
@@ -78,15 +88,15 @@ def _spread(value) -> str:
 
 # Hyperparameter columns: those that differ between the runs in view come right after the status.
 HYPERPARAMETERS = [
-    Column("lr", "lr", lambda r: r.config.lr, _lr, 7),
+    Column("lr", "lr", lambda r: r.config.lr, _fitted(7), 7),
     Column("batch_size", "bs", lambda r: r.config.batch_size, _plain, 4),
     Column("model", "model", lambda r: r.config.model, _plain, 5),
     Column("optimizer", "opt", lambda r: r.config.optimizer, _plain, 4),
     Column("schedule", "sched", lambda r: r.config.schedule, _plain, 8),
     Column("epochs", "epochs", lambda r: r.config.epochs, _plain, 6),
     Column("seed", "seed", lambda r: r.config.seed, _plain, 4),
-    Column("momentum", "mom", lambda r: r.config.momentum, _lr, 5),
-    Column("weight_decay", "wd", lambda r: r.config.weight_decay, _lr, 6),
+    Column("momentum", "mom", lambda r: r.config.momentum, _fitted(5), 5),
+    Column("weight_decay", "wd", lambda r: r.config.weight_decay, _fitted(6), 6),
     Column("dataset", "data", lambda r: r.config.dataset, _plain, 7),
     Column("train_size", "train_n", lambda r: r.config.train_size, _plain, 7),
     Column("test_size", "test_n", lambda r: r.config.test_size, _plain, 6),

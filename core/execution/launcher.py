@@ -42,6 +42,11 @@ def lower_thread_priority(niceness: int = 10) -> bool:
         return True
     except (AttributeError, OSError):
         return False
+def spawn(command: list[str], **popen_kwargs) -> subprocess.Popen:
+    """Start a process from the spawner thread, at the usual priority (not the dashboard UI's lowered one)."""
+    return _SPAWNER.submit(subprocess.Popen, command, **popen_kwargs).result()
+
+
 STARTED: list["Runner"] = []  # every runner this process started (tests stop the ones left over)
 
 

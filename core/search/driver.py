@@ -252,8 +252,9 @@ class Search:
         active = self.active.pop(run_id)
         trial = active.trial
         record = active.record if event is not None else None
-        if record is not None and self.cancel.is_set() and isinstance(event, RunStopped) and not event.pruned_after:
-            record = None  # stopped with the search: re-run next time
+        if (record is not None and self.cancel.is_set() and isinstance(event, RunStopped) and not event.pruned_after
+                and record.last_epoch < record.start_epoch + record.config.epochs):
+            record = None  # stopped with the search before its last epoch: re-run next time
         if isinstance(event, RunFailed) and event.error_type == "RunnerDied":
             record = None  # not the configuration's fault
         self._conclude_record(trial, trial.number, trial.params, record)
@@ -265,8 +266,9 @@ class Search:
     def _conclude_record(self, trial, number: int, params: dict, record: RunRecord | None) -> str:
         from optuna.trial import TrialState
 
-        if record is not None and record.status == "done" and record.final is not None:
-            self.study.tell(trial, record.final)
+        trained_all = record is not None and record.last_epoch >= record.start_epoch + record.config.epochs
+        if record is not None and (record.status == "done" or trained_all) and record.final is not None:
+            self.study.tell(trial, record.final)  # every epoch trained: stopped after its last, it is complete
             return f"trial {number}: {record.final * 100:.2f}%"
         if record is not None and record.status == "pruned":
             trial.set_user_attr("reason", record.message)

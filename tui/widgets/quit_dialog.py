@@ -30,7 +30,8 @@ class QuitDialog(ModalScreen[str | None]):
         if self.searches:
             parts.append(f"{self.searches} search{'es' if self.searches != 1 else ''} going on")
         runs = ", ".join(parts)
-        question = Text(f"{runs}. Keep them training in the background (reopen mnist-tui to watch them), or stop them?")
+        them = "it" if self.training + self.queued + self.searches == 1 else "them"
+        question = Text(f"{runs}. Keep {them} going in the background (reopen mnist-tui to watch), or stop {them}?")
         with Vertical(id="confirm-box"):
             yield Label(question, id="confirm-question")
             with Horizontal(id="confirm-buttons"):

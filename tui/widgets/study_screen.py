@@ -114,8 +114,10 @@ def header_text(summary: StudySummary, alive: bool, no_color: bool = False) -> T
     text.append(f" · {len(summary.counted)}/{summary.wanted} trials · {pruned} pruned")
     if failed:
         text.append(f" · {failed} failed")
-    if training:
+    if training and alive:
         text.append(" · training trial " + ", ".join(map(str, training)))
+    elif training:  # its driver is gone: those trials were cut short, and re-run when the study is continued
+        text.append(" · trial " + ", ".join(map(str, training)) + " cut short")
     if summary.state == "running" and not alive:
         text.append(f"\nmnist-tui search --study {summary.name} continues it", "dim")
     return text
