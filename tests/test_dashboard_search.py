@@ -35,6 +35,10 @@ async def test_search_mode_checks_ranges_as_typed_and_says_what_it_will_run(runs
         await pilot.pause()
         assert str(app.query_one("#e-lr", Static).render()) == ""
         assert "search: 20 trials of lr 0.001..0.1 (log)" in str(app.query_one("#grid-size", Static).render())
+        fill(app, trials="4")
+        await pilot.pause()
+        assert "4 trials of lr 0.001..0.1 (log); the median pruner prunes only after 5 completed trials" in " ".join(
+            str(app.query_one("#grid-size", Static).render()).split())
         fill(app, lr="1e-1:1e-4", trials="0")
         await pilot.pause()
         assert "the range's low end 0.1 must be below its high end 0.0001" in str(app.query_one("#e-lr", Static).render())

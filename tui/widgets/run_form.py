@@ -310,7 +310,10 @@ class RunForm(VerticalScroll):
         at_once = len(devices or [""]) * per_device
         where = f", {at_once} at a time" if at_once > 1 else ""
         if self.searching():
-            label.update(Text(f"search: {trials} trials of {space.describe()}{where}"))
+            pruner = self.query_one("#f-search", Select).value
+            # Optuna's MedianPruner waits for 5 completed trials (the CLI's --pruner-startup): say so where it never prunes.
+            never = "; the median pruner prunes only after 5 completed trials" if pruner == "median" and trials <= 5 else ""
+            label.update(Text(f"search: {trials} trials of {space.describe()}{where}{never}"))
             return
         seeds = len({c.seed for c in configs})
         repeats = f" ({len(configs) // seeds} configurations x {seeds} seeds)" if seeds > 1 else ""
