@@ -166,3 +166,6 @@ def test_a_continued_study_keeps_its_ranges(runs_dir):
     more = search(runs_dir, "--study", "keep", "--trials", "2")
     assert more.returncode == 0, more.stderr[-2000:]
     assert [r["state"] for r in summary(runs_dir, "keep")["trials"]] == ["complete", "complete"]
+    again = search(runs_dir, "--study", "keep")  # the new count was kept in the study: nothing left to train
+    assert again.returncode == 0 and "study keep: 2 trials (2 done before)" in again.stdout
+    assert len(summary(runs_dir, "keep")["trials"]) == 2

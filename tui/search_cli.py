@@ -130,18 +130,13 @@ def search_command(args: argparse.Namespace) -> int:
     store = RunStore(resolve_runs_dir(args.runs_dir))
     try:
         store.root.mkdir(parents=True, exist_ok=True)
-        study, plan = open_study(store.root, name, plan)
+        study, plan = open_study(store.root, name, plan, trials=trials, check=lambda stored: check_kept(args, stored))
     except StudyBusy as busy:
         raise UsageError(f"--study: {busy.message}") from None
     except ConfigError as bad:
         raise UsageError(f"--study: {bad.message}" if bad.field == "study" else str(bad)) from None
     except OSError as problem:
         raise UsageError(f"cannot keep the study in {store.root}: {problem.strerror or problem}") from None
-    check_kept(args, plan)
-    if trials is not None and plan.trials != trials:
-        from core.search.study import SearchPlan
-
-        plan = SearchPlan(plan.space, trials, plan.pruner, plan.sampler, plan.pruner_startup)
     executor = Executor(store, args.data_dir, ray_address=ray_address, warm=False, new_session=False)
     signals = _stop_signals()
     search = Search(study, plan, executor, parallel=parallel, timeout_s=timeout)

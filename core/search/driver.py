@@ -69,11 +69,13 @@ def _sampler(plan: SearchPlan, trials_so_far: int):
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def open_study(runs_root, name: str, plan: SearchPlan | None):
-    """(study, plan): a new study when `plan` is given and `name` is new; else the stored one continued.
+def open_study(runs_root, name: str, plan: SearchPlan | None, *, trials: int | None = None,
+               check: Callable[[SearchPlan], None] | None = None):
+    """(study, plan): a new study when `plan` is given and `name` is new; else the stored one
+    continued, with `trials` as its new count when given (stored in the study).
 
     Raises ConfigError (field "study") when a continued study has no plan or a different one,
-    StudyBusy when another process drives it."""
+    StudyBusy when another process drives it; `check(stored plan)` may refuse before anything is written."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our lines say what happens
@@ -99,9 +101,9 @@ def open_study(runs_root, name: str, plan: SearchPlan | None):
         if plan is not None and plan.space != stored.space:
             raise ConfigError("study", f"{name} searches {stored.space.describe()}; a continued study keeps its ranges "
                                        "(give only --study, and --trials to change how many)")
-        if plan is not None:
-            stored = SearchPlan(stored.space, plan.trials, stored.pruner, stored.sampler, stored.pruner_startup)
-        plan = stored
+        if check is not None:
+            check(stored)
+        plan = SearchPlan(stored.space, trials or stored.trials, stored.pruner, stored.sampler, stored.pruner_startup)
         study = optuna.load_study(study_name=name, storage=storage, sampler=_sampler(plan, len(probe.trials)),
                                   pruner=make_pruner(plan.pruner, plan.space.base.epochs, plan.pruner_startup))
         study.set_user_attr(PLAN_ATTR, plan.to_dict())
