@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+from pathlib import Path
 
 from core.config import ConfigError
 from core.events import format_line
@@ -220,6 +221,9 @@ def report(search, emit) -> None:
         table.add_row(*(Text(c) for c in cells))
     console = Console()
     print_table(console, table)
+    if search.state == "stopped":
+        emit(f"continue it: mnist-tui search --study {search.name}" + ("" if search.executor.store.root == Path("runs") else
+                                                                        f" --runs-dir {search.executor.store.root}"))
     best = max((r for r in rows if r.state == "complete" and r.value is not None), key=lambda r: (r.value, -r.number), default=None)
     if best is None:
         emit("no trial completed: nothing to recommend")

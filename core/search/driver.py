@@ -183,7 +183,7 @@ class Search:
                 for epoch, accuracy in sorted(record.accuracies.items()):
                     if epoch not in frozen.intermediate_values:
                         trial.report(accuracy, epoch)
-            lines.append(self._conclude_record(trial, frozen.number, frozen.params, record))
+            lines.append(self._conclude_record(trial, frozen.number, frozen.params, record, "the search ended before its run began"))
         return lines
 
     # ----- the loop -------------------------------------------------------------------------
@@ -254,18 +254,22 @@ class Search:
         active = self.active.pop(run_id)
         trial = active.trial
         record = active.record if event is not None else None
+        why = "it never started: the search stopped first"
         if (record is not None and self.cancel.is_set() and isinstance(event, RunStopped) and not event.pruned_after
                 and record.last_epoch < record.start_epoch + record.config.epochs):
-            record = None  # stopped with the search before its last epoch: re-run next time
+            record, why = None, f"stopped with the search ({event.reason})"  # re-run next time
         if isinstance(event, RunFailed) and event.error_type == "RunnerDied":
-            record = None  # not the configuration's fault
-        self._conclude_record(trial, trial.number, trial.params, record)
+            record, why = None, event.message  # not the configuration's fault
+        self._conclude_record(trial, trial.number, trial.params, record, why)
         self.on_trial_end(run_id, self.study._storage.get_trial(trial._trial_id))
         self.write_summary(importances=True)
         if event is not None:
             self._ask_more()  # before the executor frees the slot: its runner trains the next trial (no new torch import)
 
-    def _conclude_record(self, trial, number: int, params: dict, record: RunRecord | None) -> str:
+    def _conclude_record(self, trial, number: int, params: dict, record: RunRecord | None,
+                         why: str = "its run is gone") -> str:
+        """Tell Optuna from the run's record; without one (`why` it has none that counts) the trial
+        is interrupted: FAIL, not counted, its parameters queued to run again first."""
         from optuna.trial import TrialState
 
         trained_all = record is not None and record.last_epoch >= record.start_epoch + record.config.epochs
@@ -280,8 +284,8 @@ class Search:
             trial.set_user_attr("reason", record.message)
             self.study.tell(trial, state=TrialState.FAIL)
             return f"trial {number} failed: {record.message}"
-        why = record.message if record is not None else "it did not train to its end"
-        trial.set_user_attr("interrupted", why or "interrupted")
+        why = record.message if record is not None and record.message else why
+        trial.set_user_attr("interrupted", why)
         self.study.tell(trial, state=TrialState.FAIL)
         self.study.enqueue_trial(params, skip_if_exists=False)
         return f"trial {number} was interrupted ({why}); its parameters run again"
@@ -294,9 +298,10 @@ class Search:
         for t in self.study.get_trials(deepcopy=False):
             state = state_word(t)
             value = t.value if t.state == TrialState.COMPLETE else None
+            params = t.params or t.system_attrs.get("fixed_params", {})  # a waiting trial: the parameters queued for it
             reason = t.user_attrs.get("reason") or t.user_attrs.get("interrupted") or ""
             last_epoch = max(t.intermediate_values, default=0)
-            rows.append(TrialRow(t.number, t.user_attrs.get("run_id", ""), state, value, dict(t.params), str(reason),
+            rows.append(TrialRow(t.number, t.user_attrs.get("run_id", ""), state, value, dict(params), str(reason),
                                  last_epoch, t.intermediate_values.get(last_epoch)))
         return rows
 
