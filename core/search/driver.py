@@ -191,6 +191,7 @@ class Search:
         """Train trials until the study has `plan.trials` counted ones (or the timeout passed, or
         `cancel` is set: the runs training stop, their trials are re-run by a later session)."""
         self.cancel = cancel
+        self.started = time.monotonic()  # the timeout counts from here, not from the device check's torch import
         self.write_summary()
         try:
             self.executor.drive(self._on_event, cancel, more=self._ask_more)
