@@ -215,3 +215,10 @@ def test_the_finished_test_at_80x24(snap_compare, tmp_path, monkeypatch):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_range_test_takes_the_low_end_of_a_search_range_and_the_first_of_a_list():
+    from tui.widgets.lr_find_screen import range_test_config
+
+    config = range_test_config({"batch_size": "32:128", "momentum": "0.8:0.99", "optimizer": "sgd,adam", "model": "cnn"})
+    assert (config.batch_size, config.momentum, config.optimizer) == (32, 0.8, "sgd")

@@ -144,6 +144,7 @@ def test_the_same_seed_samples_the_same_parameters(tmp_path):
     (["--lr", "1e-3:1e-1", "--pruner", "asha"], "--pruner: must be one of median, halving, hyperband, none"),
     (["--lr", "1e-3:1e-1", "--study", "my study"], "--study: a study name is 1-80 letters"),
     (["--study", "nothing-here"], "--study: there is no study nothing-here"),
+    (["--study", "nothing-here", "--epochs", "1"], "--study: there is no study nothing-here"),  # a typo, not "--lr: needs a range"
     (["--lr", "1e-3:1e-1", "--sampler", "grid"], "--sampler: must be one of tpe, random"),
     (["--lr", "1e-3:1e-1", "--resume", "/nonexistent/checkpoint.pt"], "--resume: /nonexistent/checkpoint.pt does not exist"),
 ])

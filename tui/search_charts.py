@@ -31,7 +31,7 @@ def best_so_far(rows: list[TrialRow]) -> list[tuple[int, float]]:
 
 def draw_objective(plt, rows: list[TrialRow], *, color: bool = True, trial_ticks: bool = True) -> None:
     """Final test accuracy (%) per trial number; pruned trials at their last accuracy; the best so far.
-    `trial_ticks`: label the x axis with whole trial numbers (the dashboard's chart sets its own)."""
+    `trial_ticks`: set the axes (whole trial numbers, 0-100% at most); the dashboard's chart sets its own."""
     done = [(r.number, _percent(r.value)) for r in rows if r.state == "complete" and r.value is not None]
     pruned = [(r.number, _percent(r.last)) for r in rows if r.state == "pruned" and r.last is not None]
     line = best_so_far(rows)
@@ -48,11 +48,20 @@ def draw_objective(plt, rows: list[TrialRow], *, color: bool = True, trial_ticks
     if numbers and trial_ticks:  # whole trial numbers, at most 10 of them (plotext would label 1.2, 2.5 ...)
         step = max(1, -(-len(numbers) // 10))
         plt.xticks(numbers[::step])
+        if numbers[0] == numbers[-1]:
+            plt.xlim(numbers[0] - 1, numbers[0] + 1)
+        ys = [v for _, v in done + pruned]
+        if ys:  # the y range: never past 0-100% (plotext pads one point's axis to 127%)
+            pad = max(1.0, (max(ys) - min(ys)) * 0.1)
+            plt.ylim(max(0.0, min(ys) - pad), min(100.0, max(ys) + pad))
 
 
-def draw_param(plt, rows: list[TrialRow], field: str, log: bool, *, color: bool = True) -> bool:
+def draw_param(plt, rows: list[TrialRow], field: str, log: bool, *, color: bool = True, own_axes: bool = True) -> bool:
     """Final test accuracy (%) against one numeric parameter (log axis when `log`); False when the
-    trials hold no numbers for it (a choice like the optimizer)."""
+    trials hold no numbers for it (a choice like the optimizer). `own_axes`: set the ranges and the
+    x ticks (y 0-100% at most; the dashboard's chart sets its own). A log axis is drawn as log10 of the
+    value with the values as tick labels: plotext's own log scale reverses an axis of one value and
+    ignores limits."""
     points = {"complete": [], "pruned": []}
     for r in rows:
         try:
@@ -60,18 +69,39 @@ def draw_param(plt, rows: list[TrialRow], field: str, log: bool, *, color: bool 
         except (KeyError, TypeError, ValueError):
             continue
         value = r.value if r.state == "complete" else r.last if r.state == "pruned" else None
-        if value is not None and r.state in points:
-            points[r.state].append((x, _percent(value)))
-    if not (points["complete"] or points["pruned"]):
+        if value is not None and r.state in points and (x > 0 or not log):
+            points[r.state].append((math.log10(x) if log else x, _percent(value)))
+    everything = points["complete"] + points["pruned"]
+    if not everything:
         return False
-    if log:
-        plt.xscale("log")
     for state, marker, hue, label in (("complete", DONE_MARK, "green", "completed"), ("pruned", PRUNED_MARK, "magenta", "pruned")):
         if points[state]:
             plt.scatter([x for x, _ in points[state]], [y for _, y in points[state]], marker=marker, label=label, color=hue if color else None)
+    xs, ys = [x for x, _ in everything], [y for _, y in everything]
+    if own_axes:
+        low, high = x_range(xs, log)
+        plt.xlim(low, high)
+        if log:
+            ticks = [low + (high - low) * k / 4 for k in range(5)]
+            plt.xticks(ticks, [compact(10**tick) for tick in ticks])
+        pad = max(1.0, (max(ys) - min(ys)) * 0.1)
+        plt.ylim(max(0.0, min(ys) - pad), min(100.0, max(ys) + pad))
     plt.title(f"test accuracy (%) against {field}" + (" (log axis)" if log else ""))
     plt.xlabel(field)
     return True
+
+
+def x_range(xs: list[float], log: bool) -> tuple[float, float]:
+    """The x axis's span: the values', or around a single one (not plotext's guess)."""
+    low, high = min(xs), max(xs)
+    if low == high:
+        low, high = low - (0.5 if log else max(abs(low) * 0.5, 1e-9)), high + (0.5 if log else max(abs(high) * 0.5, 1e-9))
+    return low, high
+
+
+def compact(value: float) -> str:
+    """`1.5e-4`, `0.0032`, `0.1`: a tick label of two significant digits."""
+    return f"{value:.2g}".replace("e-0", "e-").replace("e+0", "e+")
 
 
 def chart_text(draw, width: int, height: int, *, color: bool) -> str:

@@ -71,6 +71,7 @@ def search_plan(args: argparse.Namespace, values: dict, name: str, continued: bo
     """The plan from the flags (None when only --study is given), checked; UsageError names the flag.
     `continued`: the study exists; flags may only repeat what it was started with."""
     from core.config import check_resume_path
+    from core.runstore.store import resolve_runs_dir
     from core.search.space import SearchSpace
     from core.search.study import PRUNERS, SAMPLERS, SearchPlan
     from tui.cli import UsageError, _FLAG_FOR_FIELD
@@ -90,6 +91,9 @@ def search_plan(args: argparse.Namespace, values: dict, name: str, continued: bo
         space = SearchSpace.parse(values, name)
         check_resume_path(space.base.resume)
     except ConfigError as bad:
+        if args.study and not continued and bad.message.startswith("a search needs"):  # a mistyped name, or another --runs-dir
+            raise UsageError(f"--study: there is no study {name} in {resolve_runs_dir(args.runs_dir) / '.studies'}; "
+                             "give ranges to start one") from None
         if continued:  # e.g. --test-size alone: not a new plan, a change the study does not take
             flag = _FLAG_FOR_FIELD.get(next(iter(values)), "--" + next(iter(values)))
             raise UsageError(f"{flag}: study {name} keeps the configuration it was started with; continue it with --study "
@@ -150,7 +154,8 @@ def search_command(args: argparse.Namespace) -> int:
             else ", ".join(search.devices or [plan.space.base.device])
         if not args.json:
             _print(f"study {name}: {plan.trials} trials{f' ({done} done before)' if done else ''} of {plan.space.describe()}; "
-                   f"{plan.sampler} sampler (seed {plan.seed}), {plan.pruner} pruner; {parallel} at a time on {where}")
+                   f"{plan.sampler} sampler (seed {plan.seed}), {'no' if plan.pruner == 'none' else plan.pruner} pruner; "
+                   f"{parallel} at a time on {where}")
             _print(f"the study is kept in {store.root / '.studies' / (name + '.journal')}; continue it with --study {name}")
         _follow_search(search, args.json)
         signals.busy = True

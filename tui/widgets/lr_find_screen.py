@@ -48,8 +48,8 @@ CURVE_COLOR, SUGGESTION_COLOR = 81, 221  # tui.palette's first two light colours
 
 def range_test_config(values: dict[str, str]) -> RunConfig:
     """The form's configuration as the test needs it: its fields only, the first of a comma list
-    (a sweep's first configuration). Raises ConfigError naming the field."""
-    return parse_config({field: values[field].split(",")[0].strip() for field in TEST_FIELDS if field in values})
+    (a sweep's first configuration) or the low end of a search's range. Raises ConfigError naming the field."""
+    return parse_config({field: values[field].split(",")[0].split(":")[0].strip() for field in TEST_FIELDS if field in values})
 
 
 def rate_text(rate: float) -> str:

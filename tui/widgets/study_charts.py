@@ -4,9 +4,11 @@ ticks and legend (the legend in the corner that hides the fewest points)."""
 
 from __future__ import annotations
 
+import math
+
 from core.search.study import TrialRow
 from tui.palette import NO_COLOR
-from tui.search_charts import draw_objective, draw_param
+from tui.search_charts import compact, draw_objective, draw_param, x_range
 from tui.widgets.run_chart import LegendEntry, RunChart
 
 def _accuracies(rows: list[TrialRow], field: str | None = None) -> list[float]:
@@ -94,12 +96,18 @@ class ParamChart(RunChart):
             plt.title(f"accuracy against {self.field}: none yet")
             return
         self.y_axis(plt, min(ys), max(ys), subrows=1, floor=0.0, ceiling=100.0)
-        if not self.log_axis:
-            xs = [float(r.params[self.field]) for r in self.rows if self.field in r.params and _number(r.params[self.field])]
-            if xs and min(xs) < max(xs):
-                plt.xlim(min(xs), max(xs))
-                self.x_ticks(plt, min(xs), max(xs), whole=False)
-        draw_param(_Unlabelled(plt, self), self.rows, self.field, self.log_axis, color=not self.markers)
+        xs = [float(r.params[self.field]) for r in self.rows if self.field in r.params and _number(r.params[self.field])]
+        xs = [math.log10(x) for x in xs if x > 0] if self.log_axis else xs  # draw_param draws a log axis as log10
+        if xs:
+            low, high = x_range(xs, self.log_axis)
+            plt.xlim(low, high)
+            if self.log_axis:  # labels up to 7 cells (0.00032): as many as fit with room, or plotext drops some, unpredictably
+                count = max(2, min(5, self.canvas_columns() // 10))
+                ticks = [low + (high - low) * k / (count - 1) for k in range(count)]
+                plt.xticks(ticks, [compact(10**t) for t in ticks])
+            else:
+                self.x_ticks(plt, low, high, whole=False)
+        draw_param(_Unlabelled(plt, self), self.rows, self.field, self.log_axis, color=not self.markers, own_axes=False)
         scale = " (log axis)" if self.log_axis else ""
         self.title(plt, f"test accuracy (%) against {self.field}{scale}", f"accuracy against {self.field}{scale}",
                    f"accuracy vs {self.field}")

@@ -85,7 +85,7 @@ def numeric_fields(summary: StudySummary, space: SearchSpace | None) -> list[tup
     return sorted(fields, key=lambda f: f[0] != "lr")
 
 
-def header_text(summary: StudySummary, alive: bool, no_color: bool = False) -> Text:
+def header_text(summary: StudySummary, alive: bool, no_color: bool = False, runs_root: Path | None = None) -> Text:
     """`study NAME · running · 4/6 trials · 2 pruned`, the state in words (a stopped study: why;
     a running one whose driver is gone: that it is gone and how to continue it)."""
     def style(color: str) -> str:
@@ -119,7 +119,8 @@ def header_text(summary: StudySummary, alive: bool, no_color: bool = False) -> T
     elif training:  # its driver is gone: those trials were cut short, and re-run when the study is continued
         text.append(" · trial " + ", ".join(map(str, training)) + " cut short")
     if summary.state == "running" and not alive:
-        text.append(f"\nmnist-tui search --study {summary.name} continues it", "dim")
+        where = f" --runs-dir {runs_root}" if runs_root is not None and Path(runs_root) != Path("runs") else ""
+        text.append(f"\nmnist-tui search --study {summary.name}{where} continues it", "dim")
     return text
 
 
@@ -244,7 +245,7 @@ class StudyScreen(Screen[BestPick | None]):
     def _show(self) -> None:
         """Everything from self.summary (a changed file, another study, a driver that came or went)."""
         no_color = self.app.no_color
-        info = header_text(self.summary, self.alive, no_color)
+        info = header_text(self.summary, self.alive, no_color, self.runs_root)
         if self._problem:
             info.append(f"\n{self._problem}", "dim")
         info.append("\n")
