@@ -226,30 +226,31 @@ def report(search, emit) -> None:
         table.add_row(*(Text(c) for c in cells))
     console = Console()
     print_table(console, table)
-    if search.state == "stopped":
-        emit(f"continue it: mnist-tui search --study {search.name}" + ("" if search.executor.store.root == Path("runs") else
-                                                                        f" --runs-dir {search.executor.store.root}"))
-    best = max((r for r in rows if r.state == "complete" and r.value is not None), key=lambda r: (r.value, -r.number), default=None)
-    if best is None:
-        emit("no trial completed: nothing to recommend")
-        return
-    config = search.plan.space.config(best.params)
-    flags = " ".join(f"--{f.replace('_', '-')} {_cell(best.params[f])}" for f in fields)
-    emit(f"best: trial {best.number} at {best.value * 100:.2f}% (run {best.run_id}): {flags}")
-    emit(f"train it again: mnist-tui train {_train_flags(config)}")
-    importances, note = search.importances()
-    if importances:
-        emit("parameter importances (Optuna's default evaluator, PED-ANOVA): " +
-             ", ".join(f"{field} {value:.2f}" for field, value in importances.items()))
-    elif note:
-        emit(note)
     color = console.is_terminal and not os.environ.get("NO_COLOR")
     width = min(100, shutil.get_terminal_size((100, 24)).columns)
     for draw in (lambda plt: draw_objective(plt, rows, color=color),
                  *(lambda plt, p=p: draw_param(plt, rows, p.field, log_scaled(p), color=color)
                    for p in search.plan.space.params if not p.choices or _numeric(p.choices))):
-        text = chart_text(draw, width, 16, color=color)
-        emit(text if color else _plain(text))
+        if any(r.state in ("complete", "pruned") for r in rows):
+            text = chart_text(draw, width, 16, color=color)
+            emit(text if color else _plain(text))
+    # What the user acts on comes last, where the terminal ends: the best trial, its command, how to go on.
+    best = max((r for r in rows if r.state == "complete" and r.value is not None), key=lambda r: (r.value, -r.number), default=None)
+    if best is None:
+        emit("no trial completed: nothing to recommend")
+    else:
+        flags = " ".join(f"--{f.replace('_', '-')} {_cell(best.params[f])}" for f in fields)
+        emit(f"best: trial {best.number} at {best.value * 100:.2f}% (run {best.run_id}): {flags}")
+        emit(f"train it again: mnist-tui train {_train_flags(search.plan.space.config(best.params))}")
+        importances, note = search.importances()
+        if importances:
+            emit("parameter importances (Optuna's default evaluator, PED-ANOVA): " +
+                 ", ".join(f"{field} {value:.2f}" for field, value in importances.items()))
+        elif note:
+            emit(note)
+    if search.state == "stopped":
+        emit(f"continue it: mnist-tui search --study {search.name}" + ("" if search.executor.store.root == Path("runs") else
+                                                                        f" --runs-dir {search.executor.store.root}"))
 
 
 def _cell(value) -> str:
