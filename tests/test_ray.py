@@ -27,6 +27,7 @@ from core.runstore.store import RunStore
 from core.training.checkpoint import load_checkpoint
 from core.training.stop import StopRequest
 from tests.test_executor import most_at_once
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[1]
@@ -227,12 +228,11 @@ async def test_the_dashboard_follows_a_ray_sweep_and_x_stops_one_run(cluster, en
     stopped = json.loads((runs_dir / first / "events.jsonl").read_text().splitlines()[-1])
     assert stopped["event"] == "run_stopped" and Path(stopped["checkpoint"]) == runs_dir / first / "checkpoint.pt"
     # The process driving the Ray tasks outlives the dashboard: the other run trains to its end.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        (run,) = [r for r in load_records(RunStore(runs_dir))[0] if r.run_id == second]
-        if run.finished:
-            break
-        time.sleep(0.5)
+    def second_run():
+        return next(r for r in load_records(RunStore(runs_dir))[0] if r.run_id == second)
+
+    wait_until(lambda: second_run().finished, 120, "the other run to end", poll_s=0.5)
+    run = second_run()
     assert run.status == "done" and sorted(run.accuracies) == [1, 2, 3]
 
 

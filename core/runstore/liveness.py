@@ -44,6 +44,15 @@ def process_start_time(pid: int) -> int | None:
         return None
 
 
+def is_zombie(pid: int) -> bool:
+    """An exited process its parent has not reaped yet (Linux /proc): it has ended, though kill(pid, 0) says it lives."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 def this_process() -> dict:
     pid = os.getpid()
     return {"pid": pid, "host": socket.gethostname(), "start_time": process_start_time(pid)}

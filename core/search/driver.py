@@ -144,7 +144,6 @@ class Search:
         self.parallel, self.timeout_s, self.devices = parallel, timeout_s, devices
         self.distributions = plan.space.distributions()
         self.active: dict[str, ActiveTrial] = {}
-        self.records: dict[str, RunRecord] = {}  # every run this session trained, by id
         self.started = time.monotonic()
         self.cancel: threading.Event = threading.Event()
         self.state, self.message = "running", ""
@@ -230,7 +229,6 @@ class Search:
             [(run_id, config)] = self.executor.submit([config], self.devices, runs_per_device=per_device)
             trial.set_user_attr("run_id", run_id)
             self.active[run_id] = ActiveTrial(trial, config, RunRecord(run_id, config))
-            self.records[run_id] = self.active[run_id].record
             self.write_summary()
         return self.wanted()
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from core.config import ConfigError
 from core.runstore.atomic import atomic_write
-from core.runstore.liveness import process_alive, process_start_time
+from core.runstore.liveness import is_zombie, process_alive, process_start_time
 from core.runstore.safe_read import read_text
 from core.search.space import SearchSpace
 
@@ -141,7 +141,7 @@ class StudySummary:
         if info.get("host") != socket.gethostname():  # the driver rewrites the summary at least every HEARTBEAT_S
             return time.time() - self.updated_at < 4 * HEARTBEAT_S
         pid = info.get("pid")
-        return (isinstance(pid, int) and process_alive(pid) and not _zombie(pid)
+        return (isinstance(pid, int) and process_alive(pid) and not is_zombie(pid)
                 and process_start_time(pid) == info.get("start_time"))
 
     def write(self, folder: Path) -> None:
@@ -151,15 +151,6 @@ class StudySummary:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(folder / f"{self.name}.json", "w", encoding="utf-8") as handle:
             json.dump(data, handle)
-
-
-def _zombie(pid: int) -> bool:
-    """An exited process its parent has not reaped yet (a dashboard's search that ended): not alive."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
 
 
 def read_summary(path: Path) -> StudySummary:
