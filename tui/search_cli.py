@@ -72,6 +72,7 @@ def search_plan(args: argparse.Namespace, values: dict, name: str, continued: bo
     `continued`: the study exists; flags may only repeat what it was started with."""
     from core.config import check_resume_path
     from core.runstore.store import resolve_runs_dir
+    from core.search.processes import parse_trials
     from core.search.space import SearchSpace
     from core.search.study import PRUNERS, SAMPLERS, SearchPlan
     from tui.cli import UsageError, _FLAG_FOR_FIELD
@@ -80,7 +81,10 @@ def search_plan(args: argparse.Namespace, values: dict, name: str, continued: bo
         raise UsageError(f"--pruner: must be one of {', '.join(PRUNERS)}, not {args.pruner!r}")
     if args.sampler is not None and args.sampler not in SAMPLERS:
         raise UsageError(f"--sampler: must be one of {', '.join(SAMPLERS)}, not {args.sampler!r}")
-    trials = _whole("--trials", args.trials, 1, 10_000) if args.trials is not None else None
+    try:
+        trials = parse_trials(args.trials) if args.trials is not None else None
+    except ConfigError as bad:
+        raise UsageError(f"--trials: {bad.message}") from None
     startup = _whole("--pruner-startup", args.pruner_startup, 0, 10_000) if args.pruner_startup is not None else None
     if not values:
         if not args.study:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core.config import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, ConfigError, RunConfig, check_resume_path, parse_field
 from core.comparison.sweep import SWEEP_FIELDS, expand_grid, new_sweep_id, split_values
+from core.search.processes import parse_trials
 from core.search.space import SEARCHABLE, SearchSpace, parse_param
 from core.search.study import PRUNERS, new_study_name
 
@@ -263,7 +264,7 @@ class RunForm(VerticalScroll):
         """As typed: a list (a grid), or in search mode a range or a list, or one value."""
         try:
             if field == "trials":
-                _trials(text)
+                parse_trials(text)
             elif self.searching() and field in SEARCHABLE:
                 parse_param(field, text)
             else:
@@ -301,7 +302,7 @@ class RunForm(VerticalScroll):
         try:
             values, devices, per_device = self._grid()
             if self.searching():
-                space, trials = SearchSpace.parse(values), _trials(self.query_one("#f-trials", Input).value)
+                space, trials = SearchSpace.parse(values), parse_trials(self.query_one("#f-trials", Input).value)
             else:
                 configs = expand_grid(values)
         except ConfigError:
@@ -354,7 +355,7 @@ class RunForm(VerticalScroll):
     def _submit_search(self, values: dict[str, str], devices: list[str] | None, per_device: int) -> list[RunConfig]:
         """An Optuna search of the form's ranges and lists (raises ConfigError naming a field)."""
         space = SearchSpace.parse(values)
-        trials = _trials(self.query_one("#f-trials", Input).value)
+        trials = parse_trials(self.query_one("#f-trials", Input).value)
         check_resume_path(space.base.resume)
         for field, _, _ in FIELDS:
             self.show_error(field, None)
@@ -363,10 +364,3 @@ class RunForm(VerticalScroll):
                                                new_study_name(), devices))
         return [space.base]
 
-
-def _trials(text: str) -> int:
-    """The trials field: a whole number of trials, 1 to 10,000."""
-    text = text.strip().replace("_", "")
-    if not text.isdigit() or not 1 <= int(text) <= 10_000:
-        raise ConfigError("trials", f"must be a whole number from 1 to 10000, got {text!r}")
-    return int(text)

@@ -17,7 +17,6 @@ Everything the user or a study wrote is shown as plain text (rich Text), never a
 from __future__ import annotations
 
 import os
-import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from core.config import ConfigError, RunConfig
-from core.runstore.liveness import process_start_time
+from core.search.processes import stop_driver
 from core.search.space import SearchSpace, log_scaled
 from core.search.study import StudySummary, list_summaries, read_summary, studies_dir
 from tui.widgets.study_charts import ObjectiveChart, ParamChart
@@ -370,11 +369,10 @@ class StudyScreen(Screen[BestPick | None]):
         self.app.push_screen(ConfirmDialog(question, yes="Stop"), answer)
 
     def _stop_driver(self, name: str, pid: int, start_time) -> None:
-        if process_start_time(pid) != start_time:  # it ended meanwhile (and the id may be another's now)
-            self.notify("its driver has already ended", timeout=3)
-            return
         try:
-            os.kill(pid, signal.SIGTERM)
+            if not stop_driver(pid, start_time):  # it ended meanwhile (and the id may be another's now)
+                self.notify("its driver has already ended", timeout=3)
+                return
         except OSError as problem:
             self.notify(f"cannot stop process {pid}: {problem}", markup=False, severity="error", timeout=6)
             return
