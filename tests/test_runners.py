@@ -18,10 +18,10 @@ import pytest
 
 from core.config import RunConfig
 from core.execution.control import ControlError, request_stop
+from core.execution.jobs import JobError, parse_job
 from core.events import BatchLogged, RunStarted
 from core.runstore.follow import fold, poll_runs
 from core.runstore.results import RunRecord
-from core.execution.runner import JobError, parse_job
 from core.runstore.liveness import this_process
 from core.runstore.store import RunStore
 from tests.test_dashboard import make_app, start, table, wait_for

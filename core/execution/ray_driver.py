@@ -27,8 +27,8 @@ from pathlib import Path
 from core.config import RunConfig
 from core.events import END_KINDS, Event, RunFailed, RunInterrupted, RunResumed, RunStarted, event_from_dict
 from core.execution.control import STOP_REQUEST_FILE, read_stop_request
+from core.execution.jobs import JobError, job_lines, say, stdout_to_devnull
 from core.execution.ray_connect import RayConnectError, cluster_devices, connect
-from core.execution.runner import JobError, _say, _stdout_to_devnull, job_lines
 from core.execution.session import record_events
 from core.runstore.atomic import atomic_write
 from core.runstore.store import RunStore, StoreError
@@ -309,11 +309,11 @@ def serve(address: str, runs_per_device: int, warm_log: Path | None) -> int:
     except RayConnectError as problem:
         if warm_log is not None:  # before saying so: the launcher removes its folder once we have
             _remove_log(warm_log)
-        _say({"ready": False, "error": str(problem)})
+        say({"ready": False, "error": str(problem)})
         return 1
     driver = Driver(address, runs_per_device, cluster)
-    _say({"ready": True, "pid": os.getpid(), "devices": cluster_devices(cluster), "ray": cluster})
-    _stdout_to_devnull()
+    say({"ready": True, "pid": os.getpid(), "devices": cluster_devices(cluster), "ray": cluster})
+    stdout_to_devnull()
 
     def terminate(signum, _frame) -> None:
         if driver.stop_everything:  # a second one: give up waiting for the batch

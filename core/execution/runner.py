@@ -2,11 +2,7 @@
 
 Nothing else trains: the executor (core.execution.executor) starts `python -m core.execution.runner`,
 which imports torch, says it is ready on stdout (one JSON line, with the devices it sees) and
-then reads jobs, one JSON line each, on stdin:
-
-    {"runs_dir": "/abs/runs", "data_dir": null,
-     "jobs": [{"run_id": "...", "config": {RunConfig fields}}, ...],  # trained one after another
-     "after": ["run id", ...]}                                       # first wait until these end
+then reads jobs, one JSON line each, on stdin (the protocol: core.execution.jobs).
 
 It trains each line's runs, then reads the next line; at end of file it exits (the executor has
 no more jobs for its slot). Each run's events go to its folder (the store is the one bus
@@ -26,27 +22,20 @@ folder cannot be written ends the runner, after one JSON line on stdout saying w
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from core.config import ConfigError, RunConfig
+from core.config import RunConfig
 from core.execution.control import STOP_REQUEST_FILE, STOP_SIGNAL, read_stop_request
+from core.execution.jobs import JobError, job_lines, say
 from core.events import END_KINDS, Event, RunFailed
 from core.training.stop import StopRequest
 from core.runstore.store import RUNNER_LOG, RunStore, is_live
-
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")  # a folder name, never a path
-
-
-class JobError(ValueError):
-    """The job line is not one this runner can train."""
 
 
 class StopSignals:
@@ -133,47 +122,6 @@ def run_job(
     return ended[-1] if ended else None
 
 
-def parse_job(line: str) -> dict:
-    """The job line, checked: every field of the right type, every config valid."""
-    try:
-        job = json.loads(line)
-    except ValueError as bad:
-        raise JobError(f"the job is not JSON: {bad}") from None
-    if not isinstance(job, dict) or not isinstance(job.get("runs_dir"), str) or not isinstance(job.get("jobs"), list):
-        raise JobError("the job needs runs_dir (text) and jobs (a list)")
-    if job.get("data_dir") is not None and not isinstance(job["data_dir"], str):
-        raise JobError("data_dir must be text or null")
-    after = job.get("after", [])
-    if not isinstance(after, list) or not all(isinstance(r, str) and RUN_ID.fullmatch(r) for r in after):
-        raise JobError("after must be a list of run ids")
-    runs = []
-    for entry in job["jobs"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("run_id"), str) or not RUN_ID.fullmatch(entry["run_id"]):
-            raise JobError(f"a job has no valid run_id: {str(entry)[:120]}")
-        try:
-            config = RunConfig.from_dict(entry.get("config"))
-        except (ConfigError, TypeError, ValueError, AttributeError) as bad:
-            raise JobError(f"{entry['run_id']}: bad config: {bad}") from None
-        runs.append((entry["run_id"], config))
-    return {"runs_dir": job["runs_dir"], "data_dir": job.get("data_dir"), "jobs": runs, "after": after}
-
-
-def job_lines() -> Iterator[dict]:
-    """Each job line on stdin, parsed (parse_job), until end of file; a bad line raises JobError."""
-    for line in iter(sys.stdin.readline, ""):
-        if line.strip():
-            yield parse_job(line)
-
-
-def _say(message: dict) -> None:
-    """A line on stdout; a reader that has gone (the dashboard quit meanwhile) is not an error."""
-    try:
-        sys.stdout.write(json.dumps(message) + "\n")
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError, ValueError):
-        _stdout_to_devnull()
-
-
 def _die_with_parent() -> None:
     """SIGKILL when the process that started us ends (Linux prctl PR_SET_PDEATHSIG), however it ends:
     a run of `mnist-tui train` must not go on training unseen after a kill -9 of the command."""
@@ -186,12 +134,6 @@ def _die_with_parent() -> None:
         return  # not Linux: the command's Ctrl+C still reaches us (same process group)
     if os.getppid() == 1:  # it died before the prctl
         os._exit(1)
-
-
-def _stdout_to_devnull() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
 
 
 def _log_into(folder: Path, warm_log: Path | None) -> None:
@@ -234,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         traceback.print_exc()
-        _say({"ready": False, "error": f"{type(problem).__name__}: {problem}"})
+        say({"ready": False, "error": f"{type(problem).__name__}: {problem}"})
         return 1
-    _say({"ready": True, "pid": os.getpid(), "devices": devices})
+    say({"ready": True, "pid": os.getpid(), "devices": devices})
     warm_log = args.log
     try:
         for job in job_lines():
@@ -254,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                     # would fare no better. Our last words go to stdout for whoever started us (the
                     # executor reads them once we have exited), then we exit as a runner that died.
                     print(f"mnist-tui runner: {run_id}: {end.message}", file=sys.stderr, flush=True)
-                    _say({"last_words": end.to_dict()})
+                    say({"last_words": end.to_dict()})
                     return 1
             if signals.received:
                 break
