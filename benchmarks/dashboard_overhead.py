@@ -73,8 +73,8 @@ async def with_dashboard(config: RunConfig, warm: bool = True) -> dict:
 
             table.update_run = timed_update
             t0 = time.perf_counter()
-            (run_id,) = app.start_sweep([config])
-            record = app.records[run_id]
+            (run_id,) = app.dashboard.start_sweep([config])
+            record = app.state.records[run_id]
             while record.batches_per_epoch is None and not record.finished:
                 await asyncio.sleep(0.01)
             to_started = time.perf_counter() - t0
@@ -119,13 +119,13 @@ async def metric_switch_ms(runs_dir: Path) -> list[float]:
     app = create_app(runs_dir=runs_dir, device_probe=lambda: [("cpu", "cpu")], warm=False)
     times = []
     async with app.run_test(size=(80, 24)) as pilot:
-        while len(app.records) < 20:
+        while len(app.state.records) < 20:
             await pilot.pause(0.05)
         await pilot.pause(1.0)
         for _ in range(2 * len(metrics.METRICS)):  # twice round: the second lap has warm caches, as a user's
             t0 = time.perf_counter()
-            app.action_next_metric("left")  # what `[` runs: the new metric, drawn at once
-            app.left_chart.render()  # plotext's picture of it, as the next paint asks for it
+            app.dashboard.panel.action_next_metric("left")  # what `[` runs: the new metric, drawn at once
+            app.dashboard.panel.left_chart.render()  # plotext's picture of it, as the next paint asks for it
             times.append((time.perf_counter() - t0) * 1000)
             await pilot.pause()
     return times

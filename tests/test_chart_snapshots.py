@@ -123,7 +123,7 @@ def seed_and_low_runs(tmp_path):
 
 async def cursor_on_the_failed_run(pilot) -> None:
     await settled(pilot, 9)
-    table = pilot.app.table
+    table = pilot.app.dashboard.table
     table.move_cursor(row=table.row_keys_shown().index(FAILED), column=1)
     await pilot.pause(0.7)  # the status line's reason, then the charts' new height
 

@@ -58,7 +58,7 @@ async def test_an_invalid_learning_rate_shows_its_error_and_starts_nothing(runs_
         assert "must be > 0, got -1" in str(app.query_one("#e-lr", Static).render())
         await pilot.press("enter")
         await pilot.pause(0.3)
-        assert app.records == {} and table(app).row_count == 0
+        assert app.state.records == {} and table(app).row_count == 0
         assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
@@ -66,8 +66,8 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(120, 36)) as pilot:
         await start(pilot, app, log_every="2")
-        await wait_for(pilot, lambda: [r.status for r in app.records.values()] == ["done"])
-        await wait_for(pilot, lambda: not app.left_chart._dirty and not app.right_chart._dirty, timeout=5)  # redrawn
+        await wait_for(pilot, lambda: [r.status for r in app.state.records.values()] == ["done"])
+        await wait_for(pilot, lambda: not app.dashboard.panel.left_chart._dirty and not app.dashboard.panel.right_chart._dirty, timeout=5)  # redrawn
         (log_file,) = runs_dir.glob("*/events.jsonl")  # the events exactly as the trainer sent them
         events = [event_from_dict(json.loads(line)) for line in log_file.read_text().splitlines()]
         epochs = {e.epoch: e.accuracy for e in events if e.kind == "epoch_ended"}
@@ -76,7 +76,7 @@ async def test_a_run_fills_its_row_and_both_charts(runs_dir):
         assert row[column(app, "ep1%")] == f"{epochs[1] * 100:.2f}"
         assert row[column(app, "ep2%")] == f"{epochs[2] * 100:.2f}" == row[column(app, "final%")]
         assert row[column(app, "status")] == "done" and row[column(app, "lr")] == "0.01"
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         loss_points = [e for e in events if e.kind == "batch_logged"]
         assert len(record.losses) == len(loss_points) == 10  # 5 per epoch at log_every=2
         loss_chart, accuracy_chart = app.query_one("#left-chart"), app.query_one("#right-chart")
@@ -94,7 +94,7 @@ async def test_a_second_start_queues_and_stop_ends_the_run_as_stopped(runs_dir):
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="19200", epochs="3", log_every="2")
         await start(pilot, app, name="second")
-        first, second = app.records.values()
+        first, second = app.state.records.values()
         assert (first.status, second.status) == ("running", "queued")
         assert "+1 queued" in str(app.query_one("#status").render())
         await wait_for(pilot, lambda: first.last_batch is not None)
@@ -114,9 +114,9 @@ async def test_clear_queue_drops_waiting_runs(runs_dir):
         await pilot.press("escape")
         await pilot.press("c")
         await pilot.pause()
-        assert [r.status for r in app.records.values()] == ["running"], list(app.records.values())
+        assert [r.status for r in app.state.records.values()] == ["running"], list(app.state.records.values())
         await pilot.press("x")
-        await wait_for(pilot, lambda: not app.queue.current)
+        await wait_for(pilot, lambda: not app.executor.queue.current)
 
 
 async def test_export_writes_the_tables_values(runs_dir, tmp_path):
@@ -124,7 +124,7 @@ async def test_export_writes_the_tables_values(runs_dir, tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await start(pilot, app, epochs="1", log_every="5")
         await start(pilot, app, epochs="1", log_every="5", lr="0.05", name="=cmd|' /C calc'!A0")
-        await wait_for(pilot, lambda: all(r.status == "done" for r in app.records.values()))
+        await wait_for(pilot, lambda: all(r.status == "done" for r in app.state.records.values()))
         target = tmp_path / "results.csv"
         await pilot.press("escape", "e")
         await pilot.pause()
@@ -139,7 +139,7 @@ async def test_export_writes_the_tables_values(runs_dir, tmp_path):
         shown = table(app).row_texts()
         assert [row[header.index("run_id")] for row in rows] == [table(app).coordinate_to_cell_key((i, 0)).row_key.value for i in range(2)]
         assert rows[1][header.index("name")] == "'=cmd|' /C calc'!A0" and shown[1][0] == "=cmd|' /C calc'!A0"  # neutralised in the file only
-        record = app.records[rows[0][header.index("run_id")]]
+        record = app.state.records[rows[0][header.index("run_id")]]
         assert float(rows[0][header.index("accuracy_ep1")]) == record.accuracies[1]  # exact: no rounding on the way
 
         # exporting again to the same path asks before overwriting; a bad folder is an error in the dialog
@@ -161,7 +161,7 @@ async def test_sorting_and_hiding_from_the_table(runs_dir):
     async with app.run_test(size=(100, 30)) as pilot:
         await start(pilot, app, epochs="1", lr="0.001", name="slow")
         await start(pilot, app, epochs="1", lr="0.05", name="fast")
-        await wait_for(pilot, lambda: all(r.status == "done" for r in app.records.values()))
+        await wait_for(pilot, lambda: all(r.status == "done" for r in app.state.records.values()))
         await pilot.press("escape")
         table(app).focus()
         table(app).move_cursor(row=0, column=1 + column(app, "lr"))
@@ -184,7 +184,7 @@ async def test_quitting_and_choosing_stop_records_the_run_as_stopped(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="12800", epochs="2", log_every="2")
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         await wait_for(pilot, lambda: record.last_batch is not None)
         await pilot.press("escape", "q")
         await pilot.pause()
@@ -200,7 +200,7 @@ async def test_a_run_keeps_training_after_the_dashboard_exits_and_is_recorded_do
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="3200", epochs="2", log_every="5")
         await start(pilot, app, name="queued behind it")
-        first, second = app.records.values()
+        first, second = app.state.records.values()
         await wait_for(pilot, lambda: first.last_batch is not None)
         await pilot.press("escape", "q")
         await pilot.pause()
@@ -216,7 +216,7 @@ async def test_shrinking_to_20x5_and_back_during_a_run(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="3200", log_every="2")
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         for size in [(20, 5), (80, 24), (20, 5), (59, 19), (200, 60), (80, 24)]:
             await pilot.resize_terminal(*size)
             await pilot.pause(0.3)
@@ -230,12 +230,12 @@ async def test_history_is_loaded_at_start(runs_dir):
     first = make_app(runs_dir)
     async with first.run_test(size=(80, 24)) as pilot:
         await start(pilot, first, epochs="1", name="earlier")
-        await wait_for(pilot, lambda: all(r.status == "done" for r in first.records.values()))
-        accuracy = next(iter(first.records.values())).final
+        await wait_for(pilot, lambda: all(r.status == "done" for r in first.state.records.values()))
+        accuracy = next(iter(first.state.records.values())).final
     second = make_app(runs_dir)
     async with second.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: second.records)
-        (record,) = second.records.values()
+        await wait_for(pilot, lambda: second.state.records)
+        (record,) = second.state.records.values()
         assert (record.label, record.status, record.final) == ("earlier", "done", accuracy)
 
 

@@ -10,7 +10,7 @@ from textual.widgets import Select, Static
 
 from core.runstore.liveness import process_alive
 from tests.test_dashboard import fill, make_app, wait_for
-from tests.waiting import wait_until
+from tests.waiting import dashboard_composed, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -45,7 +45,7 @@ async def test_search_mode_checks_ranges_as_typed_and_says_what_it_will_run(runs
         assert "must be a whole number from 1 to 10000" in str(app.query_one("#e-trials", Static).render())
         app.query_one("#form").submit()
         await pilot.pause()
-        assert not app.search_drivers and not (runs_dir / ".studies").exists()
+        assert not app.searches.drivers and not (runs_dir / ".studies").exists()
 
 
 async def test_a_search_from_the_form_goes_on_after_quitting_and_a_new_dashboard_follows_it(runs_dir):
@@ -56,10 +56,10 @@ async def test_a_search_from_the_form_goes_on_after_quitting_and_a_new_dashboard
         fill(app, **SEARCH)
         await pilot.pause()
         app.query_one("#form").submit()
-        await wait_for(pilot, lambda: len(app.search_drivers) == 1)
-        study, driver = next(iter(app.search_drivers.items()))
-        assert app.view_sweep == study
-        await wait_for(pilot, lambda: any(r.config.sweep == study and r.status == "running" for r in app.records.values()), timeout=90)
+        await wait_for(pilot, lambda: len(app.searches.drivers) == 1)
+        study, driver = next(iter(app.searches.drivers.items()))
+        assert app.state.view_sweep == study
+        await wait_for(pilot, lambda: any(r.config.sweep == study and r.status == "running" for r in app.state.records.values()), timeout=90)
         await pilot.press("q")
         await pilot.pause()
         assert "1 search going on" in str(app.screen.query_one("#confirm-question").render())
@@ -68,13 +68,13 @@ async def test_a_search_from_the_form_goes_on_after_quitting_and_a_new_dashboard
 
     reopened = make_app(runs_dir)
     async with reopened.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: sum(r.config.sweep == study for r in reopened.records.values()) >= 1, timeout=30)
+        await wait_for(pilot, lambda: sum(r.config.sweep == study for r in reopened.state.records.values()) >= 1, timeout=30)
         wait_until(lambda: summary(runs_dir, study).get("state") == "finished", 150, "the search to finish")
-        await wait_for(pilot, lambda: sum(r.config.sweep == study and r.finished for r in reopened.records.values()) == 2, timeout=30)
+        await wait_for(pilot, lambda: sum(r.config.sweep == study and r.finished for r in reopened.state.records.values()) == 2, timeout=30)
     driver.wait(timeout=30)
     rows = summary(runs_dir, study)["trials"]
     assert [row["state"] for row in rows] in (["complete", "complete"], ["complete", "pruned"])
-    assert {row["run_id"] for row in rows} == {r.run_id for r in reopened.records.values() if r.config.sweep == study}
+    assert {row["run_id"] for row in rows} == {r.run_id for r in reopened.state.records.values() if r.config.sweep == study}
     assert all(0.001 <= row["params"]["lr"] <= 0.1 for row in rows)
 
 
@@ -85,8 +85,8 @@ async def test_stop_in_the_quit_dialog_ends_the_search(runs_dir):
         app.query_one("#f-search", Select).value = "none"
         fill(app, **{**SEARCH, "epochs": "5", "train_size": "3000"})
         app.query_one("#form").submit()
-        await wait_for(pilot, lambda: any(r.status == "running" for r in app.records.values()), timeout=90)
-        study, driver = next(iter(app.search_drivers.items()))
+        await wait_for(pilot, lambda: any(r.status == "running" for r in app.state.records.values()), timeout=90)
+        study, driver = next(iter(app.searches.drivers.items()))
         await pilot.press("q")
         await pilot.pause()
         await pilot.press("s")
@@ -105,6 +105,7 @@ def test_the_form_in_search_mode_at_80x24(snap_compare, tmp_path, utc):
 
     async def run_before(pilot):
         app = pilot.app
+        await dashboard_composed(pilot)
         await pilot.press("n")
         await wait_for(pilot, lambda: app.query_one("#form")._devices is not None)
         app.query_one("#f-search", Select).value = "median"

@@ -40,7 +40,7 @@ def app(tmp_path):
 
 
 def names(app) -> list[str]:
-    return [row[0] for row in app.table.row_texts()]
+    return [row[0] for row in app.dashboard.table.row_texts()]
 
 
 def status(app) -> str:
@@ -66,19 +66,19 @@ async def find(pilot, text: str) -> None:
 ])
 async def test_slash_shows_the_runs_a_filter_lets_through_and_the_status_line_says_so(app, text, shown):
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await find(pilot, text)
         assert names(app) == shown
         assert status(app).startswith(f"idle · filter {text} · {len(shown)} of 8 runs · esc clears")
-        assert len(app.left_chart.series) == len(app.right_chart.series) == len(shown)
-        assert app.focused is app.table and not app.query_one("#filter-bar").is_open
+        assert len(app.dashboard.panel.left_chart.series) == len(app.dashboard.panel.right_chart.series) == len(shown)
+        assert app.focused is app.dashboard.table and not app.query_one("#filter-bar").is_open
         await pilot.press("escape")  # on the table: clears it
         assert names(app) == ALL and status(app).startswith("idle · 8 runs · best 99.11%")
 
 
 async def test_the_export_and_the_pivot_follow_the_filter(app, tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await find(pilot, "acc>98 bs<=64")
         await pilot.press("e")
         await until(pilot, lambda: type(app.screen).__name__ == "ExportDialog", timeout=10)
@@ -95,7 +95,7 @@ async def test_the_export_and_the_pivot_follow_the_filter(app, tmp_path):
 
 async def test_a_bad_condition_gets_a_message_and_changes_nothing(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await find(pilot, "model:mlp")
         await find(pilot, " bs<abc")  # the bar opens on the filter in force, the cursor at its end
         bar = app.query_one("#filter-bar")
@@ -109,45 +109,45 @@ async def test_a_bad_condition_gets_a_message_and_changes_nothing(app):
             await pilot.pause()
             assert says in "".join(screen_lines(app)).replace("  ", " ") and names(app) == [MLP_NAME]
         await pilot.press("escape")  # in the bar: closes it, the filter unchanged
-        assert not bar.is_open and names(app) == [MLP_NAME] and app.focused is app.table
+        assert not bar.is_open and names(app) == [MLP_NAME] and app.focused is app.dashboard.table
         assert status(app).startswith("idle · filter model:mlp · 1 of 8 runs")
         await pilot.press("slash")
         assert bar.input.value == "model:mlp"  # the filter in force, to edit
         await pilot.press("ctrl+u", "enter")  # blank: every run again (ctrl+u: delete to the start)
         await pilot.pause()
-        assert names(app) == ALL and not app.run_filter
+        assert names(app) == ALL and not app.state.run_filter
 
 
 async def test_esc_closes_the_form_first_and_clears_the_filter_after(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await find(pilot, "status:fail")
         await pilot.press("n")
-        assert app.form_open
+        assert app.dashboard.form_open
         await pilot.press("escape")
-        assert not app.form_open and names(app) == ["too hot"]
+        assert not app.dashboard.form_open and names(app) == ["too hot"]
         await pilot.press("escape")
         assert names(app) == ALL
         await pilot.press("escape")  # nothing left to close or clear: nothing happens
-        assert names(app) == ALL and not app.form_open
+        assert names(app) == ALL and not app.dashboard.form_open
 
 
 async def test_on_a_wide_screen_esc_is_the_forms_while_it_has_the_focus_and_clears_the_filter_elsewhere(app):
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await find(pilot, "model:mlp")
-        assert app.form_open and app.focused is app.table  # the form stays open beside the charts
+        assert app.dashboard.form_open and app.focused is app.dashboard.table  # the form stays open beside the charts
         await pilot.press("n")
         assert app.focused.id == "f-lr"
         await pilot.press("escape")  # the form's: back to the table, the filter kept
-        assert app.focused is app.table and names(app) == [MLP_NAME]
+        assert app.focused is app.dashboard.table and names(app) == [MLP_NAME]
         await pilot.press("escape")
-        assert names(app) == ALL and app.form_open
+        assert names(app) == ALL and app.dashboard.form_open
 
 
 async def test_a_filter_shown_as_typed_cjk_and_emoji_never_markup(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 8, timeout=20)
+        await until(pilot, lambda: len(app.state.records) == 8, timeout=20)
         await pilot.press("slash")
         app.query_one("#filter-bar").input.value = "小さな 🚀"
         await pilot.press("enter")
@@ -170,7 +170,7 @@ async def test_a_live_run_leaves_a_status_running_filter_when_it_finishes(tmp_pa
         writer.append(BatchLogged(live, 1, 100, 100, 0.5, 16000.0, 1.0, 0.003))
         app = create_app(runs_dir=runs, device_probe=cpu_only, warm=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: len(app.records) == 6 and app.records[live].status == "running", timeout=20)
+            await until(pilot, lambda: len(app.state.records) == 6 and app.state.records[live].status == "running", timeout=20)
             await find(pilot, "status:running")
             assert names(app) == ["headless"]
             lines = screen_lines(app)

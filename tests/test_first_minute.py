@@ -10,6 +10,8 @@ from textual.widgets import DataTable
 from tests.numbers import assert_spread
 from tests.synthetic import REPEATED_RUNS, write_repeated_runs
 from tui.app import MnistTui, create_app
+from tui.widgets.charts_panel import ChartsPanel
+from tui.widgets.dashboard_screen import DashboardScreen
 from tui.widgets.help_screen import HelpScreen, key_text
 from tui.widgets.inspect_screen import InspectScreen
 from tui.widgets.results_table import ResultsTable
@@ -20,26 +22,26 @@ async def test_a_first_start_opens_the_form_on_the_learning_rate_with_a_hint(tmp
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.focused is not None and app.focused.id == "f-lr")
-        assert app.form_open and "enter trains it" in str(app.query_one("#form-hint").render())
+        assert app.dashboard.form_open and "enter trains it" in str(app.query_one("#form-hint").render())
 
 
 async def test_a_start_with_runs_leaves_the_form_closed(tmp_path):
     write_repeated_runs(tmp_path / "runs")
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 9)
-        assert not app.form_open and isinstance(app.focused, ResultsTable)
+        await until(pilot, lambda: len(app.state.records) == 9)
+        assert not app.dashboard.form_open and isinstance(app.focused, ResultsTable)
 
 
 async def test_question_mark_lists_every_binding_of_the_app(tmp_path):
     write_repeated_runs(tmp_path / "runs")
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 9)
+        await until(pilot, lambda: len(app.state.records) == 9)
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         listed = {(keys, does) for _, rows in app.screen.sections for keys, does in rows}
-        for binding in MnistTui.BINDINGS + ResultsTable.BINDINGS + [b for b in InspectScreen.BINDINGS if not b.key.isdigit()]:
+        for binding in MnistTui.BINDINGS + DashboardScreen.BINDINGS + ChartsPanel.BINDINGS + ResultsTable.BINDINGS + [b for b in InspectScreen.BINDINGS if not b.key.isdigit()]:
             assert (key_text(binding), binding.tooltip or binding.description) in listed, binding
         assert {"0-9", "ctrl+p", "ctrl+q", "esc", "enter"} <= {keys for keys, _ in listed}
         await pilot.press("escape")
@@ -50,7 +52,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
     write_repeated_runs(tmp_path / "runs")
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 9)
+        await until(pilot, lambda: len(app.state.records) == 9)
         table = app.query_one("#table", ResultsTable)
         assert table.row_count == 9 and table.column_titles()[2:4] == ["lr", "seed"]  # what differs comes first
         await pilot.press("a")
@@ -63,7 +65,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
             row = rows[f"cnn lr={lr:g} bs=64"]
             assert row[titles.index("n")] == "3"
             assert_spread(row[titles.index("final%")], finals)
-        groups = app.right_chart.groups
+        groups = app.dashboard.panel.right_chart.groups
         assert [len(g.group.runs) for g in groups] == [3, 3, 3]
         await pilot.press("p")
         await pilot.pause()
@@ -82,7 +84,7 @@ async def test_the_grouped_view_and_pivot_show_mean_and_std_over_the_seeds(tmp_p
         assert [(row["lr"], row["n"], row["seeds"]) for row in rows] == [("0.01", "3", "1 2 3"), ("0.001", "3", "1 2 3"), ("0.0001", "3", "1 2 3")]
         await pilot.press("a")
         await pilot.pause()
-        assert table.row_count == 9 and app.right_chart.groups is None
+        assert table.row_count == 9 and app.dashboard.panel.right_chart.groups is None
 
 
 async def test_the_forms_seed_field_takes_a_list_that_repeats_the_grid(tmp_path):

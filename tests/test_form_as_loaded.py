@@ -13,6 +13,7 @@ from core.runstore.store import RunStore
 from tests.screen_text import screen_lines
 from tests.synthetic import write_run
 from tui.app import create_app
+from tui.widgets.dashboard_screen import DashboardScreen
 from tui.widgets.results_table import ResultsTable
 from tui.widgets.run_form import FIELDS, PACKING_FIELDS
 from tests.test_dashboard import cpu_only, wait_for as until
@@ -50,7 +51,7 @@ def variants(tmp_path):
 async def test_r_fills_every_field_and_select_with_the_runs_values(variants):
     app = create_app(runs_dir=variants, device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == len(VARIANTS) and app.query_one("#form")._devices is not None)
+        await until(pilot, lambda: len(app.state.records) == len(VARIANTS) and app.query_one("#form")._devices is not None)
         table = app.query_one("#table", ResultsTable)
         for row, (run_id, config) in enumerate(VARIANTS):  # the first builds the form, the rest refill it
             await pilot.press("escape")
@@ -58,7 +59,7 @@ async def test_r_fills_every_field_and_select_with_the_runs_values(variants):
             table.move_cursor(row=row, column=1)
             await pilot.press("r")
             await pilot.pause()
-            assert app.form_open
+            assert app.dashboard.form_open
             for field, label, choices in FIELDS:
                 if field in PACKING_FIELDS:
                     continue  # not a run's configuration
@@ -85,9 +86,9 @@ async def test_r_fills_every_field_and_select_with_the_runs_values(variants):
 async def test_enter_on_a_loaded_form_queues_the_runs_configuration(variants, monkeypatch):
     app = create_app(runs_dir=variants, device_probe=cpu_only, warm=False)
     started = []
-    monkeypatch.setattr(type(app), "start_sweep", lambda self, configs, devices=None: started.extend(configs) or [])
+    monkeypatch.setattr(DashboardScreen, "start_sweep", lambda self, configs, devices=None: started.extend(configs) or [])
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == len(VARIANTS) and app.query_one("#form")._devices is not None)
+        await until(pilot, lambda: len(app.state.records) == len(VARIANTS) and app.query_one("#form")._devices is not None)
         await pilot.press("r")  # the cursor starts on the first row
         await pilot.pause()
         await pilot.press("enter")  # in the learning rate: starts it

@@ -76,10 +76,10 @@ async def test_out_of_memory_in_the_dashboard_fails_that_run_and_the_queue_goes_
     monkeypatch.setenv("MNIST_TUI_GPU_MEMORY_FRACTION", "0.0005")  # read by the runners, not by the dashboard
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.start_sweep([ONE_EPOCH.with_values(device="cuda", batch_size=4096, train_size=None, name="too big")])
+        app.dashboard.start_sweep([ONE_EPOCH.with_values(device="cuda", batch_size=4096, train_size=None, name="too big")])
         monkeypatch.delenv("MNIST_TUI_GPU_MEMORY_FRACTION")  # the next run's runner starts without the cap
-        app.start_sweep([ONE_EPOCH.with_values(device="cpu", train_size=640, name="next")])
-        too_big, following = app.records.values()
+        app.dashboard.start_sweep([ONE_EPOCH.with_values(device="cpu", train_size=640, name="next")])
+        too_big, following = app.state.records.values()
         await wait_for(pilot, lambda: too_big.status == "failed", timeout=120)
         assert "smaller batch size" in too_big.message
         await wait_for(pilot, lambda: following.status == "done", timeout=120)

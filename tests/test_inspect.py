@@ -142,7 +142,7 @@ def inspect_app(tmp_path, data_dir):
 async def _open_inspect(pilot):
     app = pilot.app
     deadline = time.monotonic() + 20
-    while len(app.records) < 5:
+    while len(app.state.records) < 5:
         assert time.monotonic() < deadline
         await pilot.pause(0.05)
     app.query_one("#table").focus()

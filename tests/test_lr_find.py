@@ -17,7 +17,7 @@ from core.training.lr_find import LrPoint, rates, suggest
 from core.training.lr_find_process import Done, Failed, Point, read_line
 from tests.screen_text import screen_lines
 from tests.test_dashboard import cpu_only
-from tests.waiting import wait_for, wait_until
+from tests.waiting import dashboard_composed, wait_for, wait_until
 from tui.app import create_app
 from tui.widgets.lr_find_screen import LrChart, LrFindScreen
 
@@ -73,6 +73,7 @@ def _gone(pid: int) -> bool:
 
 async def _open_the_test(pilot, app, **fields):
     """The form opened, its fields set as typed, then ctrl+l: the range test's screen."""
+    await dashboard_composed(pilot)
     await pilot.press("n")
     await wait_for(pilot, lambda: app.query_one("#form")._devices is not None, 30, "the device list")
     for field, text in fields.items():
@@ -104,7 +105,7 @@ async def test_the_form_action_suggests_a_rate_from_real_mnist_and_u_puts_it_int
         assert field.value == f"{rate:.3g}" and 0.003 <= float(field.value) <= 0.3
         assert app.focused is field and not app.query_one("#form").errors.get("lr")
         await wait_for(pilot, lambda: _gone(pid), 10, "the finished test's process to be reaped")
-        assert app.records == {} and not (runs_dir.exists() and any(p.is_dir() for p in runs_dir.iterdir()))  # not a run
+        assert app.state.records == {} and not (runs_dir.exists() and any(p.is_dir() for p in runs_dir.iterdir()))  # not a run
 
 
 async def test_escape_stops_the_test_and_its_process(runs_dir):

@@ -25,7 +25,7 @@ def after(*keys: str):
         await settled(pilot, 2)
         for key in keys:
             await pilot.press(key)
-        for chart in pilot.app.charts:
+        for chart in pilot.app.dashboard.panel.charts:
             chart.redraw_now()
         await pilot.pause(0.2)
     return run_before

@@ -80,7 +80,7 @@ def drawn(chart) -> list[tuple[list[float], list[float]]]:
 
 
 async def on_metric(pilot, app, key: str, side: str = "left") -> None:
-    chart = app.left_chart if side == "left" else app.right_chart
+    chart = app.dashboard.panel.left_chart if side == "left" else app.dashboard.panel.right_chart
     for _ in range(len(metrics.METRICS)):
         if chart.metric_key == key:
             break
@@ -100,7 +100,7 @@ def dashboard(tmp_path):
 
 
 async def loaded(pilot, app, n: int = 2) -> None:
-    await wait_for(pilot, lambda: len(app.records) == n and app.table.row_count == n, timeout=20)
+    await wait_for(pilot, lambda: len(app.state.records) == n and app.dashboard.table.row_count == n, timeout=20)
 
 
 async def test_each_metric_is_charted_from_the_runs_events(tmp_path, logged):
@@ -109,11 +109,11 @@ async def test_each_metric_is_charted_from_the_runs_events(tmp_path, logged):
         await loaded(pilot, app)
         for key, (kind, value) in EXPECTED.items():
             await on_metric(pilot, app, key)
-            lines = drawn(app.left_chart)
+            lines = drawn(app.dashboard.panel.left_chart)
             for run_id, events in logged.items():  # the highlighted (first) run is drawn last, on top
                 want = [value(e) for e in events if e["event"] == kind]
                 assert any(ys == pytest.approx(want) for _, ys in lines), f"{key} of {run_id}: {want} not among {lines}"
-            title = app.left_chart.render().plain.split("\n")[0].strip()
+            title = app.dashboard.panel.left_chart.render().plain.split("\n")[0].strip()
             assert title in (metrics.metric(key).title, metrics.metric(key).short), title
 
 
@@ -122,14 +122,14 @@ async def test_the_x_axis_in_wall_time_is_each_events_elapsed_seconds(tmp_path, 
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         await pilot.press("t")
-        app.left_chart.redraw_now()
+        app.dashboard.panel.left_chart.redraw_now()
         await pilot.pause()
         first = logged[RUNS[0][0]]
         seconds = max(e["elapsed"] for events in logged.values() for e in events if e["event"] == "batch_logged")
         scale, unit = metrics.time_unit(seconds)
         xs = [e["elapsed"] / scale for e in first if e["event"] == "batch_logged"]
-        assert any(line_xs == pytest.approx(xs) for line_xs, _ in drawn(app.left_chart))
-        assert f"time since the start, {unit}" in app.left_chart.render().plain
+        assert any(line_xs == pytest.approx(xs) for line_xs, _ in drawn(app.dashboard.panel.left_chart))
+        assert f"time since the start, {unit}" in app.dashboard.panel.left_chart.render().plain
 
 
 async def test_the_cursor_lists_each_runs_value_at_its_epoch(tmp_path, logged):
@@ -139,9 +139,9 @@ async def test_the_cursor_lists_each_runs_value_at_its_epoch(tmp_path, logged):
         await pilot.press("v")  # on the newest point: the last logged batch, after epoch 3
         for _ in range(6):  # back to epoch 2's last batches (5 windows an epoch)
             await pilot.press("left")
-        x = app.left_chart.cursor_x
-        assert 1 < x < 3 and app.right_chart.cursor_x == x
-        accuracy, loss = app.right_chart.render().plain, app.left_chart.render().plain
+        x = app.dashboard.panel.left_chart.cursor_x
+        assert 1 < x < 3 and app.dashboard.panel.right_chart.cursor_x == x
+        accuracy, loss = app.dashboard.panel.right_chart.render().plain, app.dashboard.panel.left_chart.render().plain
         epoch = min((1, 2, 3), key=lambda e: abs(e - x))  # each run's point nearest the cursor: the one drawn there
         for run_id, name, _, accuracies in RUNS:
             shown = metrics.metric("test_accuracy").format(accuracies[epoch - 1] * 100)
@@ -149,25 +149,25 @@ async def test_the_cursor_lists_each_runs_value_at_its_epoch(tmp_path, logged):
             window = min((e for e in logged[run_id] if e["event"] == "batch_logged"), key=lambda e: abs(e["step"] / PER_EPOCH - x))
             assert f"{metrics.metric('train_loss').format(window['loss'])} step {window['step']:,}" in loss, loss
         # Every run's value at the cursor is in the table too (the charts list as many as they have rows for).
-        titles = app.table.column_titles()
+        titles = app.dashboard.table.column_titles()
         assert titles[2:4] == [f"loss@ep{x:.3g}", f"accuracy@ep{x:.3g}"], titles
-        rows = {row[0]: row for row in app.table.row_texts()}
+        rows = {row[0]: row for row in app.dashboard.table.row_texts()}
         for run_id, name, _, accuracies in RUNS:
             window = min((e for e in logged[run_id] if e["event"] == "batch_logged"), key=lambda e: abs(e["step"] / PER_EPOCH - x))
             assert rows[name][2:4] == [metrics.metric("train_loss").format(window["loss"]),
                                        metrics.metric("test_accuracy").format(accuracies[epoch - 1] * 100)]
         await pilot.press("v")
-        assert app.left_chart.cursor_x is None and "step" not in app.left_chart.render().plain
-        assert not any("@" in title for title in app.table.column_titles())
+        assert app.dashboard.panel.left_chart.cursor_x is None and "step" not in app.dashboard.panel.left_chart.render().plain
+        assert not any("@" in title for title in app.dashboard.table.column_titles())
 
 
 async def test_left_and_right_move_the_table_again_without_the_cursor(tmp_path, logged):
     app = dashboard(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
-        column = app.table.cursor_coordinate.column
+        column = app.dashboard.table.cursor_coordinate.column
         await pilot.press("right")
-        assert app.table.cursor_coordinate.column == column + 1  # the table's own sideways move
+        assert app.dashboard.table.cursor_coordinate.column == column + 1  # the table's own sideways move
 
 
 async def test_the_run_under_the_table_cursor_is_drawn_on_top_and_the_others_dimmed(tmp_path, logged):
@@ -175,15 +175,15 @@ async def test_the_run_under_the_table_cursor_is_drawn_on_top_and_the_others_dim
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         first, second = (r[0] for r in RUNS)
-        await wait_for(pilot, lambda: app.table.cursor_run_id() == first, timeout=5)
+        await wait_for(pilot, lambda: app.dashboard.table.cursor_run_id() == first, timeout=5)
         for run_id, dimmed in ((first, second), (second, first)):
-            if app.table.cursor_run_id() != run_id:
+            if app.dashboard.table.cursor_run_id() != run_id:
                 await pilot.press("down")
-            for chart in app.charts:
+            for chart in app.dashboard.panel.charts:
                 chart.redraw_now()
             await pilot.pause()
-            colors = {run_id: PALETTE[app._color(run_id)] for run_id in (first, second)}
-            for chart in app.charts:
+            colors = {run_id: PALETTE[app.state.color(run_id)] for run_id in (first, second)}
+            for chart in app.dashboard.panel.charts:
                 assert chart.highlight == run_id
                 monitor = chart.plt._active.monitor
                 last = monitor.color[-1][0]  # the last line drawn: the highlighted run's, in its colour
@@ -208,7 +208,7 @@ async def test_cycling_skips_what_no_run_logged_and_says_so(tmp_path):
         seen = []
         for _ in range(len(metrics.METRICS)):
             await pilot.press("left_square_bracket")
-            seen.append(app.left_chart.metric_key)
+            seen.append(app.dashboard.panel.left_chart.metric_key)
         assert not {"gpu_utilization", "gpu_temperature", "gpu_power"} & set(seen)
         assert {"runner_cpu", "runner_memory", "device_memory", "lr", "samples_per_sec", "test_loss"} <= set(seen)
 
@@ -232,7 +232,7 @@ async def test_a_headless_runs_system_metrics_chart_from_its_log(tmp_path, data_
         await loaded(pilot, app, 1)
         for key, field, scale in (("runner_cpu", "cpu_percent", 1), ("runner_memory", "runner_memory", 2**30), ("device_memory", "memory_used", 2**30)):
             await on_metric(pilot, app, key)
-            ((_, ys),) = drawn(app.left_chart)
+            ((_, ys),) = drawn(app.dashboard.panel.left_chart)
             assert ys == pytest.approx([s[field] / scale for s in samples])
 
 

@@ -48,11 +48,11 @@ async def test_the_table_shows_names_as_typed(named):
     app = create_app(runs_dir=named, device_probe=lambda: [("cpu", "cpu")], warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
         deadline = time.monotonic() + 20
-        while len(app.records) < 5:
+        while len(app.state.records) < 5:
             assert time.monotonic() < deadline
             await pilot.pause(0.05)
         await pilot.pause(0.3)
-        rows = [row[0] for row in app.table.row_texts()]
+        rows = [row[0] for row in app.dashboard.table.row_texts()]
         assert rows == [*NAMES.values(), "失敗 💥"]  # the cells hold them exactly (the long one is cut on screen only)
         screen = screen_lines(app)
         for name in ("日本語の実験", "🚀 rocket ❤️ 🧪", "Ame\u0301lie caf\u00e9", "失敗 💥"):

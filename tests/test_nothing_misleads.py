@@ -52,7 +52,7 @@ def diverging_runs(runs_dir):
 
 
 async def cursor_on(pilot, run_id: str) -> None:
-    table = pilot.app.table
+    table = pilot.app.dashboard.table
     table.move_cursor(row=table.row_keys_shown().index(run_id), column=1)
     await pilot.pause(0.7)  # the status line, then the charts' new height
 
@@ -87,9 +87,9 @@ async def test_the_accuracy_axis_never_goes_past_100_percent(scene, tmp_path):
         for key in keys:
             await pilot.press(key)
         await pilot.pause(0.7)
-        chart = app.right_chart
+        chart = app.dashboard.panel.right_chart
         axis, picture = chart.axis, picture_of(chart)
-        values = [a * 100 for r in app.records.values() for a in r.accuracies.values()]
+        values = [a * 100 for r in app.state.records.values() for a in r.accuracies.values()]
     assert_labels_are_the_axis(picture, axis)  # each label on the row of its value
     assert 0 <= axis.lower and axis.upper <= 100, axis  # no row past 100% (nor below 0%)
     assert all(0 <= float(label) <= 100 for label in picture.labels.values()) and len(picture.labels) >= 2, picture.text
@@ -110,7 +110,7 @@ async def test_a_diverging_loss_fills_the_rows_with_short_labels(tmp_path):
     app = create_app(runs_dir=tmp_path / "runs", device_probe=fixed_devices, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot, 2)
-        chart = app.left_chart
+        chart = app.dashboard.panel.left_chart
         axis, picture = chart.axis, picture_of(chart)
     assert_labels_are_the_axis(picture, axis)
     assert max(len(label) for label in picture.labels.values()) <= 5, picture.labels  # 2.5e9, not 2500000000
@@ -130,10 +130,10 @@ async def test_no_color_marks_each_run_as_the_charts_do_and_statuses_stay_readab
         await settled(pilot, 9)
         await cursor_on(pilot, FAILED)
         assert app.no_color
-        table = app.table
+        table = app.dashboard.table
         marks = {key: str(table.get_row_at(i)[0]) for i, key in enumerate(table.row_keys_shown())}
-        wanted = {run_id: run_marker(app.color_index[run_id]) for run_id in marks}
-        accuracy = app.right_chart.render().plain
+        wanted = {run_id: run_marker(app.state.color_index[run_id]) for run_id in marks}
+        accuracy = app.dashboard.panel.right_chart.render().plain
         svg = app.export_screenshot()
     assert marks == wanted and len(set(marks.values())) == 9, marks  # not ● for every run
     for run_id, _, _, _ in LOW:  # on rows of their own in the accuracy chart: the table's marker is theirs there
@@ -162,13 +162,13 @@ async def test_no_color_the_status_line_marks_the_run_training_now_as_the_table_
         async with app.run_test(size=(80, 24)) as pilot:
             await settled(pilot, 6)
             deadline = time.monotonic() + 20
-            while not screen_lines(app)[0].startswith(f" {run_marker(app.color_index[LIVE])} headless (other process)"):
+            while not screen_lines(app)[0].startswith(f" {run_marker(app.state.color_index[LIVE])} headless (other process)"):
                 assert time.monotonic() < deadline, screen_lines(app)[0]
                 await pilot.pause(0.1)
-            marker = run_marker(app.color_index[LIVE])
-            row = app.table.row_keys_shown().index(LIVE)
-            assert marker != "●" and str(app.table.get_row_at(row)[0]) == marker
-            assert marker in app.right_chart.render().plain
+            marker = run_marker(app.state.color_index[LIVE])
+            row = app.dashboard.table.row_keys_shown().index(LIVE)
+            assert marker != "●" and str(app.dashboard.table.get_row_at(row)[0]) == marker
+            assert marker in app.dashboard.panel.right_chart.render().plain
     finally:
         writer.close()
 
@@ -193,7 +193,7 @@ async def test_m_says_smoothed_in_the_loss_chart_title(tmp_path):
     app = create_app(runs_dir=tmp_path / "runs", device_probe=fixed_devices, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settled(pilot, 5)
-        title = lambda: app.left_chart.render().plain.split("\n")[0].strip()
+        title = lambda: app.dashboard.panel.left_chart.render().plain.split("\n")[0].strip()
         assert title() == "training loss"
         await pilot.press("m")
         await pilot.pause(0.3)

@@ -214,8 +214,8 @@ async def test_the_dashboard_follows_a_ray_sweep_and_x_stops_one_run(cluster, en
     app = create_app(runs_dir=runs_dir, warm=False, ray_address=cluster.address)
     configs = expand_grid({"lr": "0.01,0.02", "train_size": "12800", "test_size": "200", "epochs": "3", "log_every": "5"}, "sweep-r")
     async with app.run_test(size=(120, 36)) as pilot:
-        first, second = app.start_sweep(configs)
-        records = app.records
+        first, second = app.dashboard.start_sweep(configs)
+        records = app.state.records
         await wait_for(pilot, lambda: all(records[r].status == "running" and records[r].losses for r in (first, second)), timeout=120)
         assert {records[first].node, records[second].node} == set(cluster.nodes.values())
         table(app).focus()

@@ -37,8 +37,8 @@ def seeded(tmp_path):
 async def test_a_failed_runs_reason_is_on_screen_in_the_table_status_line_log_inspect_and_pivot(seeded):
     app = create_app(runs_dir=seeded, device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 7)
-        table = app.table
+        await until(pilot, lambda: len(app.state.records) == 7)
+        table = app.dashboard.table
         titles = table.column_titles()
         assert titles[titles.index("best%") + 1] == "reason"  # right after the accuracies: in view at 80 columns
         rows = {row[0]: row for row in table.row_texts()}

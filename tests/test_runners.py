@@ -149,8 +149,8 @@ async def test_x_stops_a_run_that_a_headless_train_started(runs_dir):
     try:
         app = make_app(runs_dir)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.records.values()), timeout=60)
-            (record,) = app.records.values()
+            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.state.records.values()), timeout=60)
+            (record,) = app.state.records.values()
             table(app).focus()
             table(app).move_cursor(row=0, column=1)
             await pilot.press("x")
@@ -165,14 +165,14 @@ async def test_reopening_the_dashboard_shows_its_run_still_updating(runs_dir):
     first = make_app(runs_dir)
     async with first.run_test(size=(80, 24)) as pilot:
         await start(pilot, first, train_size="9600", epochs="2", log_every="2", name="outlives")
-        (record,) = first.records.values()
+        (record,) = first.state.records.values()
         await wait_for(pilot, lambda: record.last_batch is not None, timeout=60)
         await pilot.press("escape", "q", "k")  # keep it training
         await wait_for(pilot, lambda: not first.is_running, timeout=30)
     second = make_app(runs_dir)
     async with second.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: record.run_id in second.records, timeout=30)
-        again = second.records[record.run_id]
+        await wait_for(pilot, lambda: record.run_id in second.state.records, timeout=30)
+        again = second.state.records[record.run_id]
         seen = len(again.losses)
         await wait_for(pilot, lambda: len(again.losses) > seen + 2, timeout=60)  # it updates live
         await wait_for(pilot, lambda: again.status == "done", timeout=120)
@@ -186,7 +186,7 @@ async def test_enter_hands_the_run_to_the_warm_runner_and_warms_the_next(runs_di
         await wait_for(pilot, lambda: launcher.spare is not None, timeout=10)
         warm = launcher.spare
         await start(pilot, app, epochs="1", name="warm start")
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         assert launcher.by_run[record.run_id] is warm
         assert launcher.spare is None  # no torch import competes with the run for the CPU...
         await wait_for(pilot, lambda: record.status == "done", timeout=120)
@@ -203,7 +203,7 @@ async def test_a_runner_killed_with_sigkill_shows_interrupted_and_the_next_queue
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="19200", epochs="3", log_every="2", name="doomed")
         await start(pilot, app, train_size="640", epochs="1", name="next")
-        doomed, following = app.records.values()
+        doomed, following = app.state.records.values()
         await wait_for(pilot, lambda: doomed.last_batch is not None, timeout=60)
         app.executor.launcher.by_run[doomed.run_id].process.kill()  # as the kernel's OOM killer would
         await wait_for(pilot, lambda: doomed.status == "interrupted", timeout=30)
@@ -219,7 +219,7 @@ async def test_a_runner_whose_import_fails_shows_as_failed_with_its_message(runs
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, epochs="1", name="no torch")
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         await wait_for(pilot, lambda: record.status == "failed", timeout=60)
         assert "this torch install is broken (test)" in record.message
         assert "exited with code 1" in record.message
@@ -230,7 +230,7 @@ async def test_every_logged_loss_reaches_the_record_exactly_once(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         await start(pilot, app, train_size="6400", epochs="2", log_every="1")  # 200 events, read while written
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         await wait_for(pilot, lambda: record.status == "done", timeout=120)
     logged = [e for e in events_of(runs_dir, record.run_id) if e["event"] == "batch_logged"]
     assert len(logged) == len(record.losses) == 200
@@ -319,12 +319,12 @@ def test_the_dashboard_process_never_imports_torch_while_its_run_trains(runs_dir
         "async def main():\n"
         "    app = create_app(runs_dir=sys.argv[1])\n"
         "    async with app.run_test(size=(80, 24)) as pilot:\n"
-        "        (run_id,) = app.start_sweep([RunConfig(train_size=640, test_size=200, epochs=1, log_every=5)])\n"
+        "        (run_id,) = app.dashboard.start_sweep([RunConfig(train_size=640, test_size=200, epochs=1, log_every=5)])\n"
         "        for _ in range(1200):\n"
-        "            if app.records[run_id].finished and app.query_one('#form').query_one('#f-device').value != 'loading':\n"
+        "            if app.state.records[run_id].finished and app.query_one('#form').query_one('#f-device').value != 'loading':\n"
         "                break\n"
         "            await pilot.pause(0.1)\n"
-        "        print(app.records[run_id].status, 'torch' in sys.modules)\n"
+        "        print(app.state.records[run_id].status, 'torch' in sys.modules)\n"
         "asyncio.run(main())\n"
     )
     result = subprocess.run([sys.executable, "-c", code, str(runs_dir)], capture_output=True, text=True, timeout=180)

@@ -116,14 +116,14 @@ from tests.test_dashboard import make_app, wait_for
 async def main(runs_dir):
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._history_loaded, timeout=20)
-        first = {i: [r.status, r.message] for i, r in app.records.items()}
+        await wait_for(pilot, lambda: app.dashboard.history_loaded, timeout=20)
+        first = {i: [r.status, r.message] for i, r in app.state.records.items()}
         writer = RunStore(runs_dir).create("20260101-000009-000-00000009-new", RunConfig(name="new"))
         writer.append(RunStarted("20260101-000009-000-00000009-new", RunConfig(name="new").to_dict(), "cpu", "cpu", 1, 640, 200, 10, time.time()))
         t0 = time.monotonic()
-        await wait_for(pilot, lambda: "20260101-000009-000-00000009-new" in app.records, timeout=10)
+        await wait_for(pilot, lambda: "20260101-000009-000-00000009-new" in app.state.records, timeout=10)
         print(json.dumps({"first": first, "new_after_s": time.monotonic() - t0,
-                          "new": app.records["20260101-000009-000-00000009-new"].status}))
+                          "new": app.state.records["20260101-000009-000-00000009-new"].status}))
         writer.close()
 
 asyncio.run(main(sys.argv[1]))
@@ -173,13 +173,13 @@ async def test_without_working_locks_a_training_run_shows_live_cannot_be_deleted
     try:
         app = make_app(runs_dir)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.records.values()), timeout=60)
-            (record,) = app.records.values()
+            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.state.records.values()), timeout=60)
+            (record,) = app.state.records.values()
             folder = runs_dir / record.run_id
             assert is_live(folder) and read_run(folder).live
             with pytest.raises(StoreError, match="still training"):
                 RunStore(runs_dir).delete(record.run_id)
-            assert app.check_action("stop", ()) is True
+            assert app.dashboard.check_action("stop", ()) is True
             table(app).focus()
             table(app).move_cursor(row=0, column=1)
             await pilot.press("x")
@@ -239,13 +239,13 @@ async def test_a_run_folder_deleted_from_outside_leaves_the_dashboard_within_2s(
     gone = finished_run(runs_dir, "20260101-000002-000-00000002-gone", "gone")
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: len(app.records) == 2, timeout=20)
+        await wait_for(pilot, lambda: len(app.state.records) == 2, timeout=20)
         await pilot.pause(0.5)  # one listing has seen both folders
         shutil.rmtree(gone)
         t0 = time.monotonic()
-        await wait_for(pilot, lambda: len(app.records) == 1, timeout=10)
+        await wait_for(pilot, lambda: len(app.state.records) == 1, timeout=10)
         assert time.monotonic() - t0 < 2.0
-        assert table(app).row_count == 1 and list(app.records) == ["20260101-000001-000-00000001-keep"]
+        assert table(app).row_count == 1 and list(app.state.records) == ["20260101-000001-000-00000001-keep"]
 
 
 async def test_a_run_folder_renamed_while_it_trains_stops_its_writer_with_the_reason_and_leaves_no_ghost(runs_dir):
@@ -257,12 +257,12 @@ async def test_a_run_folder_renamed_while_it_trains_stops_its_writer_with_the_re
     try:
         app = make_app(runs_dir)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.records.values()), timeout=60)
-            (old_id,) = app.records
+            await wait_for(pilot, lambda: any(r.status == "running" and r.losses for r in app.state.records.values()), timeout=60)
+            (old_id,) = app.state.records
             (runs_dir / old_id).rename(runs_dir / "renamed-by-hand")
             assert process.wait(timeout=60) == 1  # it noticed at its next write and stopped
-            await wait_for(pilot, lambda: list(app.records) == ["renamed-by-hand"] and app.records["renamed-by-hand"].status == "failed", timeout=10)
-            message = app.records["renamed-by-hand"].message
+            await wait_for(pilot, lambda: list(app.state.records) == ["renamed-by-hand"] and app.state.records["renamed-by-hand"].status == "failed", timeout=10)
+            message = app.state.records["renamed-by-hand"].message
         assert "was moved or deleted while the run trained" in message and "training stopped at epoch 1, batch" in message
         assert "FileNotFoundError" not in process.stderr.read()
         assert not list((runs_dir / "renamed-by-hand").glob("*.tmp"))

@@ -29,10 +29,10 @@ async def settled(pilot, expected_runs: int) -> None:
     """Wait until history and devices have loaded and the charts have drawn."""
     app = pilot.app
     deadline = time.monotonic() + 20
-    while len(app.records) < expected_runs or app.query_one("#form")._devices is None:
+    while len(app.state.records) < expected_runs or not app.query("#form") or app.query_one("#form")._devices is None:
         assert time.monotonic() < deadline, "dashboard did not settle"
         await pilot.pause(0.05)
-    while any(chart._dirty for chart in app.charts):  # the charts' redraw (at most one a second)
+    while any(chart._dirty for chart in app.dashboard.panel.charts):  # the charts' redraw (at most one a second)
         assert time.monotonic() < deadline, "the charts did not redraw"
         await pilot.pause(0.05)
     await pilot.pause(0.1)  # and its paint
@@ -156,7 +156,7 @@ def test_a_failed_runs_reason_under_the_cursor_at_80x24(snap_compare, seeded):
 
     async def run_before(pilot):
         await settled(pilot, 7)
-        pilot.app.table.move_cursor(row=6, column=1)
+        pilot.app.dashboard.table.move_cursor(row=6, column=1)
         await pilot.pause(0.5)
 
     assert snap_compare(seeded, terminal_size=(80, 24), run_before=run_before)
@@ -167,7 +167,7 @@ def test_inspect_a_run_that_failed_before_its_first_epoch_at_80x24(snap_compare,
 
     async def run_before(pilot):
         await settled(pilot, 7)
-        pilot.app.table.move_cursor(row=6, column=1)
+        pilot.app.dashboard.table.move_cursor(row=6, column=1)
         await pilot.press("i")
         deadline = time.monotonic() + 60
         while getattr(pilot.app.screen, "inspection", None) is None:
@@ -198,7 +198,7 @@ def test_delete_dialog_wraps_a_long_path_at_80x24(snap_compare, tmp_path, monkey
 
     async def run_before(pilot):
         await settled(pilot, 7)
-        pilot.app.table.move_cursor(row=6, column=1)
+        pilot.app.dashboard.table.move_cursor(row=6, column=1)
         await pilot.press("d")
         await pilot.pause(0.3)
 
@@ -261,7 +261,7 @@ def test_a_descending_sort_during_a_live_run_at_120x40(snap_compare, live_writer
 
     async def run_before(pilot):
         await settled(pilot, 6)
-        table = pilot.app.table
+        table = pilot.app.dashboard.table
         table.focus()
         table.move_cursor(row=0, column=1 + table.column_titles().index("final%"))
         await pilot.press("s", "s")

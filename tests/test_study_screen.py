@@ -55,8 +55,8 @@ def dashboard(runs: Path):
 async def open_study(pilot) -> StudyScreen:
     """`o` on the dashboard, once it has started (a first start opens the form: esc closes it first)."""
     app = pilot.app
-    await wait_for(pilot, lambda: app._history_loaded and app.query_one("#form")._devices is not None, 20, "the dashboard")
-    if app.form_open:
+    await wait_for(pilot, lambda: app.dashboard.history_loaded and app.query_one("#form")._devices is not None, 20, "the dashboard")
+    if app.dashboard.form_open:
         await pilot.press("escape")
     await pilot.press("o")
     await wait_for(pilot, lambda: isinstance(app.screen, StudyScreen), 10, "the study screen")
@@ -70,7 +70,7 @@ async def test_the_best_trial_and_importances_and_r_loads_it_into_the_form(searc
     best = summary.best
     app = dashboard(runs)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: len(app.records) == len(summary.trials), 20, "the trials' runs")
+        await wait_for(pilot, lambda: len(app.state.records) == len(summary.trials), 20, "the trials' runs")
         await open_study(pilot)
         text = screen_text(app)
         assert f"study {summary.name} · finished · 4/4 trials" in text
@@ -83,7 +83,7 @@ async def test_the_best_trial_and_importances_and_r_loads_it_into_the_form(searc
         assert "test accuracy (%) per trial" in text and "against lr (log axis)" in text
 
         await pilot.press("r")
-        await wait_for(pilot, lambda: not isinstance(app.screen, StudyScreen) and app.form_open, 10, "the form")
+        await wait_for(pilot, lambda: not isinstance(app.screen, StudyScreen) and app.dashboard.form_open, 10, "the form")
         for field in ("lr", "momentum"):
             assert float(app.query_one(f"#f-{field}").value) == pytest.approx(best.params[field], rel=1e-12), field
         assert app.query_one("#f-batch_size").value == "32" and app.query_one("#f-train_size").value == "500"
@@ -93,7 +93,7 @@ async def test_the_best_trial_and_importances_and_r_loads_it_into_the_form(searc
 async def test_no_search_yet_says_how_to_start_one(tmp_path):
     app = dashboard(tmp_path / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app._history_loaded and app.query_one("#form")._devices is not None, 20, "the dashboard")
+        await wait_for(pilot, lambda: app.dashboard.history_loaded and app.query_one("#form")._devices is not None, 20, "the dashboard")
         await pilot.press("escape", "o")
         said = f"no search in {tmp_path / 'runs'} yet: start one with mnist-tui search"
         await wait_for(pilot, lambda: any(said in str(n.message) for n in app._notifications), 5, "the notice")

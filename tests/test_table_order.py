@@ -20,12 +20,12 @@ LIVE = "20261101-100000-a008-headless"
 
 
 def names(app) -> list[str]:
-    return [row[0] for row in app.table.row_texts()]
+    return [row[0] for row in app.dashboard.table.row_texts()]
 
 
 async def sort_by(pilot, app, title: str, descending: bool = False) -> None:
-    app.table.focus()
-    app.table.move_cursor(row=0, column=1 + app.table.column_titles().index(title))
+    app.dashboard.table.focus()
+    app.dashboard.table.move_cursor(row=0, column=1 + app.dashboard.table.column_titles().index(title))
     await pilot.press("s", *(["s"] if descending else []))
     await pilot.pause()
 
@@ -40,7 +40,7 @@ async def test_a_descending_sort_on_final_accuracy_takes_a_live_run_to_its_place
     try:
         app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: len(app.records) == 6 and app.records[LIVE].status == "running")
+            await until(pilot, lambda: len(app.state.records) == 6 and app.state.records[LIVE].status == "running")
             # the status line follows it, though this dashboard did not start it
             await until(pilot, lambda: screen_lines(app)[0].startswith(" ● headless (other process) · ep 1/3"))
             await sort_by(pilot, app, "final%", descending=True)
@@ -49,7 +49,7 @@ async def test_a_descending_sort_on_final_accuracy_takes_a_live_run_to_its_place
 
             writer.append(EpochEnded(LIVE, 1, 0.9950, 0.02, 0.04, 4.0, 4.0))  # better than every finished run
             await until(pilot, lambda: names(app)[0] == "headless", timeout=5)
-            assert app.records[LIVE].status == "running"
+            assert app.state.records[LIVE].status == "running"
             row = next(line for line in screen_lines(app) if "headless" in line and "running" in line)
             assert "99.50" in row and screen_lines(app).index(row) == next(i for i, line in enumerate(screen_lines(app)) if "status" in line) + 1
 
@@ -59,7 +59,7 @@ async def test_a_descending_sort_on_final_accuracy_takes_a_live_run_to_its_place
 
             writer.append(RunFinished(LIVE, 0.97, 0.995, 8.0, None))
             writer.close()
-            await until(pilot, lambda: app.records[LIVE].status == "done")
+            await until(pilot, lambda: app.state.records[LIVE].status == "done")
             await until(pilot, lambda: screen_lines(app)[0].startswith(" idle"))
             assert names(app).index("headless") == 4
     finally:
@@ -70,13 +70,13 @@ async def test_the_start_time_is_a_sortable_column_in_the_viewers_time_zone(tmp_
     write_seed_runs(tmp_path / "runs")
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 5)
-        records = list(app.records.values())
-        started = app.table.column_titles().index("started")
+        await until(pilot, lambda: len(app.state.records) == 5)
+        records = list(app.state.records.values())
+        started = app.dashboard.table.column_titles().index("started")
         await sort_by(pilot, app, "started", descending=True)
         assert names(app) == [r.label for r in reversed(records)]  # the latest first
-        assert [row[started] for row in app.table.row_texts()] == [time.strftime("%m-%d %H:%M", time.localtime(r.started_at)) for r in reversed(records)]
-        assert "started" in screen_lines(app)[app.table.region.y]  # scrolled into view with the cursor
+        assert [row[started] for row in app.dashboard.table.row_texts()] == [time.strftime("%m-%d %H:%M", time.localtime(r.started_at)) for r in reversed(records)]
+        assert "started" in screen_lines(app)[app.dashboard.table.region.y]  # scrolled into view with the cursor
         await pilot.press("s")
         assert names(app) == [r.label for r in records]
 
@@ -87,7 +87,7 @@ async def test_the_delete_dialog_and_the_inspect_title_wrap_what_is_long(tmp_pat
     write_run(RunStore(runs), "20261101-090000-a001-long", RunConfig(name=long_name), [97.0])
     app = create_app(runs_dir=runs, device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 1)
+        await until(pilot, lambda: len(app.state.records) == 1)
         await pilot.press("d")
         await until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog")
         await pilot.pause(0.2)
@@ -105,7 +105,7 @@ async def test_a_short_table_ends_at_its_last_row_with_a_scrollbar_that_reads_as
     _write(RunStore(tmp_path / "runs"), SEED_RUNS[:2])
     app = create_app(runs_dir=tmp_path / "runs", device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.records) == 2)
+        await until(pilot, lambda: len(app.state.records) == 2)
         await pilot.pause(0.3)
         svg = app.export_screenshot()
         screen = svg_lines(svg)

@@ -24,3 +24,9 @@ async def wait_for(pilot, condition, timeout: float = 120.0, what: str = "the da
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await pilot.pause(0.05)
+
+
+async def dashboard_composed(pilot, timeout: float = 20.0) -> None:
+    """Until the dashboard screen has its widgets: Textual composes an app's first screen in the
+    screen's own task, so a test's first key could come before there is a form to open."""
+    await wait_for(pilot, lambda: bool(pilot.app.query("#form")) and bool(pilot.app.query("Footer")), timeout, "the dashboard's widgets")

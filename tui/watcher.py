@@ -10,12 +10,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from rich.text import Text
-from textual.app import App
+from textual.dom import DOMNode
 from textual.message import Message
 
-from core.comparison.columns import status_style
-from core.events import Event, RunFailed, RunStarted, RunStopped, format_line
 from core.runstore.follow import RunUpdate, poll_runs
 from core.runstore.results import RunRecord, load_records
 from core.runstore.store import RunStore
@@ -44,8 +41,9 @@ class RunWatcher:
     second, cost the dashboard about a third of its CPU while it followed a run: thread starts
     and three worker-state messages a read.)"""
 
-    def __init__(self, app: App, store: RunStore) -> None:
-        self.app = app
+    def __init__(self, node: DOMNode, store: RunStore) -> None:
+        """`node`: where the messages go (the dashboard screen); its workers read the history."""
+        self.node = node
         self.store = store
         self.reading = False  # a read is in flight until the app has folded its result in
         self.listed: set[str] = set()  # the run folders the last listing found: one missing later has vanished
@@ -57,10 +55,10 @@ class RunWatcher:
         self.reading = False
 
     def load_history(self) -> None:
-        self.app.run_worker(self._load_history, thread=True, exit_on_error=False, group="history")
+        self.node.run_worker(self._load_history, thread=True, exit_on_error=False, group="history")
 
     def _load_history(self) -> None:
-        self.app.post_message(HistoryLoaded(*load_records(self.store)))
+        self.node.post_message(HistoryLoaded(*load_records(self.store)))
 
     def poll(self, records: dict[str, RunRecord], runners: dict) -> None:
         """Ask the reading thread for what is new; skipped while the last read is still going."""
@@ -69,6 +67,7 @@ class RunWatcher:
         self.reading = True
         followed = {run_id: (r.log_offset, r.config) for run_id, r in records.items() if r.status == "running"}
         if self._thread is None:
+            self._app = self.node.app  # asked here, on the UI thread: the reading thread has no active app
             self._thread = threading.Thread(target=self._read_forever, name="mnist-tui-watcher", daemon=True)
             self._thread.start()
         self._requests.put((followed, set(records), runners))
@@ -79,7 +78,7 @@ class RunWatcher:
 
     def _report(self, message: str) -> None:
         try:
-            self.app.call_from_thread(self.app.notify, message, markup=False, title="background task failed", severity="error", timeout=10)
+            self._app.call_from_thread(self.node.notify, message, markup=False, title="background task failed", severity="error", timeout=10)
         except RuntimeError:  # the app is closing: nobody to tell
             pass
 
@@ -91,22 +90,4 @@ class RunWatcher:
             except Exception as problem:  # a read that fails is reported; the next one still comes
                 self._report(f"watch: {type(problem).__name__}: {problem}")
             finally:  # even a failed read must let the next one start
-                self.app.post_message(RunsChanged(updates))
-
-
-def log_lines(record: RunRecord, events: list[Event], color: str) -> list[Text]:
-    """The log pane's lines for a run's new events: a header when it starts, then the seed's lines;
-    its last line (failed, stopped) names the run, as runs side by side interleave."""
-    lines = []
-    for event in events:
-        if isinstance(event, RunStarted):
-            lines.append(Text(f"── {record.label} ({event.run_id}) ──", style=color))
-        if (line := format_line(event)) is not None:
-            lines.append(Text.assemble((record.label, color), ": ", line) if isinstance(event, (RunFailed, RunStopped)) else Text(line))
-    return lines
-
-
-def ending_line(record: RunRecord, color: str, no_color: bool = False) -> Text:
-    """Why a run ended, for the log pane, when no event of its own said it (an interrupted run,
-    a run of the history): `too hot: failed: loss became NaN …` (the status without colour under NO_COLOR)."""
-    return Text.assemble((record.label, color), ": ", (record.status, status_style(record.status, no_color)), f": {record.reason}")
+                self.node.post_message(RunsChanged(updates))

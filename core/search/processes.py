@@ -1,7 +1,7 @@
 """A search's driver as a process: `mnist-tui search` started in a session of its own, checked that
 it started, told to stop; and the rule for how many trials a search may have.
 
-The dashboard starts drivers (tui.search_actions) and stops them (its quit dialog, the study
+The dashboard starts drivers (tui.search_launch) and stops them (its quit dialog, the study
 screen's `x`); the CLI checks `--trials` by the same rule as the form's trials field. A driver
 started here writes its lines to RUNS/.studies/NAME.log and runs in a new session from its first
 second, so quitting the dashboard or losing the SSH connection leaves it searching. SIGTERM stops

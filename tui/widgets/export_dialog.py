@@ -21,6 +21,22 @@ def default_export_name(now: float | None = None) -> str:
     return time.strftime("mnist-results-%Y%m%d-%H%M%S.csv", time.localtime(now))
 
 
+def write_shown(shown: Callable[[], list], said: list[str]) -> Callable[[Path, bool, bool], Path]:
+    """The dialog's `write` for the results table: the runs `shown()` returns (in the table's order),
+    each a full record or (groups) one row per configuration; `said` gets what was written."""
+
+    def write(path: Path, overwrite: bool, groups: bool) -> Path:
+        from core.comparison.export import write_csv
+        from core.comparison.groups import group_runs
+
+        records = shown()
+        target = write_csv(path, records, overwrite=overwrite, groups=groups)
+        said[:] = [f"{len(group_runs(records))} configuration(s)" if groups else f"{len(records)} run(s)"]
+        return target
+
+    return write
+
+
 class ExportDialog(ModalScreen[Path | None]):
     """Dismisses with the written path, or None when cancelled. `write(path, overwrite, groups)` does the work."""
 

@@ -29,7 +29,7 @@ FILTER_KEYS = [
 
 
 class FilterBar(Vertical):
-    """Hidden until opened (class -open); the dashboard (tui.filter_actions) answers its two messages."""
+    """Hidden until opened (class -open); the dashboard screen (tui.widgets.dashboard_screen) answers its two messages."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Close the filter line, the filter unchanged")]
 

@@ -73,3 +73,25 @@ class HelpScreen(ModalScreen[None]):
 
     def action_dismiss_screen(self) -> None:
         self.dismiss(None)
+
+
+def dashboard_help(app_bindings: list[Binding]) -> HelpScreen:
+    """`?` on the dashboard: each owner's keys under its own heading, read from its BINDINGS
+    (`app_bindings`: the App's own, the global ones)."""
+    from tui.widgets.charts_panel import ChartsPanel
+    from tui.widgets.dashboard_screen import DashboardScreen
+    from tui.widgets.filter_bar import FILTER_KEYS
+    from tui.widgets.inspect_screen import InspectScreen
+    from tui.widgets.results_table import ResultsTable
+    from tui.widgets.study_screen import StudyScreen
+
+    return HelpScreen([
+        ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
+        ("Charts", binding_rows(ChartsPanel.BINDINGS)),
+        ("Results table (the row under the cursor)", binding_rows(ResultsTable.BINDINGS)),
+        ("Run form", FORM_KEYS),
+        ("Filter line (/)", FILTER_KEYS),
+        ("Inspect screen (i)", binding_rows(InspectScreen.BINDINGS)),
+        ("Study screen (o)", binding_rows(StudyScreen.BINDINGS)),
+        ("Everywhere", binding_rows(app_bindings) + GLOBAL_KEYS),
+    ])

@@ -7,7 +7,7 @@ nothing is retrained and the UI never waits for torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -61,9 +61,11 @@ class InspectScreen(Screen):
     class Loaded(Message):
         inspection: Inspection
 
-    def __init__(self, record: RunRecord, run_dir, data_dir) -> None:
+    def __init__(self, record: RunRecord, run_dir, data_dir, current_run: Callable[[], RunRecord | None] = lambda: None) -> None:
+        """`current_run`: the run the dashboard trains now, asked every 2 s (the device tab compares with it)."""
         super().__init__()
         self.record, self.run_dir, self.data_dir = record, run_dir, data_dir
+        self.current_run = current_run
         self.inspection: Inspection | None = None
         self.epoch: int | None = None
         self.show_wrong = True  # misclassified digits; False: correctly classified ones
@@ -215,8 +217,7 @@ class InspectScreen(Screen):
     def _refresh_device(self) -> None:
         from tui.device_info import device_report
 
-        current = self.app.records.get(self.app.queue.current) if self.app.queue.current else None
-        self.query_one("#device", Static).update(device_report(self.record, current))
+        self.query_one("#device", Static).update(device_report(self.record, self.current_run()))
 
     # ----- actions -------------------------------------------------------------------------
     def action_next_tab(self) -> None:

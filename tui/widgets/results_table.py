@@ -65,7 +65,7 @@ class ResultsTable(DataTable):
         self.grouped = False  # rows are configurations (mean ± std over seeds), not runs
         self._groups: dict[str, RunGroup] = {}  # row key -> group, while grouped
         self._clock_shown_at: dict[str, float] = {}  # run id -> when its row last changed (monotonic s)
-        self.cursor_columns: list[Column] = []  # each chart's value at its cursor (tui.chart_actions)
+        self.cursor_columns: list[Column] = []  # each chart's value at its cursor (tui.widgets.charts_panel)
 
     def show_runs(self, records: list[RunRecord], colors: dict[str, str], hidden: set[str]) -> None:
         """Rebuild the whole table (new run, deleted run, sort); keeps the cursor's row and column."""

@@ -46,7 +46,7 @@ class StatusLine(Static):
 
     def show(self, current: RunRecord | None, color: str, position: str, queued: int, idle_note: str = "",
              cursor: RunRecord | None = None, cursor_color: str = "", filter_note: Text | None = None) -> None:
-        """`filter_note`: the filter in force (tui.filter_actions), user text in a Text, never markup."""
+        """`filter_note`: the filter in force (tui.dashboard_state), user text in a Text, never markup."""
         line = self._line(current, run_mark(self.app, color), position, queued, idle_note, filter_note)
         under = [filter_note] if filter_note is not None and current is not None else []  # the run's own line stays whole
         reason = None
