@@ -28,7 +28,8 @@ from core.runstore.results import load_records
 from core.runstore.store import RunStore, new_run_id, read_run
 from tests.synthetic import SEED_RUNS, write_seed_runs
 from tests.test_dashboard import make_app, table, wait_for
-from tui import cli as cli_module
+from tui.cli import records as cli_records
+from tui.cli.common import UsageError
 
 CLI = [sys.executable, "-m", "tui"]
 NASTY = ["[", "]", "[/]", "[/", "\\", "[bold red]x", "x[/bold]", "🤖🔥", "é\u0301", "a" * 500, string.printable.strip()]
@@ -343,7 +344,7 @@ def _cli_output(command, args) -> str:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             command(args)
-        except cli_module.UsageError:
+        except UsageError:
             pass
     return out.getvalue()
 
@@ -375,9 +376,9 @@ def test_random_and_mutated_logs_and_configs_never_break_runs_export_show_or_the
     assert {r.run_id for r in records} == {f.name for f in folders}
     args = argparse.Namespace(runs_dir=str(runs_dir), data_dir=None, path="-", force=False, groups=False, run=untouched[0], epoch=None, digits=0)
     with mock.patch.dict(os.environ, {"COLUMNS": "250"}):  # wide enough that no run id is folded
-        listing = _cli_output(cli_module.runs_command, args)
-        exported = _cli_output(cli_module.export_command, args)
-        shown = _cli_output(cli_module.show_command, args)
+        listing = _cli_output(cli_records.runs_command, args)
+        exported = _cli_output(cli_records.export_command, args)
+        shown = _cli_output(cli_records.show_command, args)
     for run_id in untouched:
         assert run_id in listing and run_id in exported
     assert untouched[0] in shown
