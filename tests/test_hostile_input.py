@@ -79,14 +79,14 @@ async def test_runs_named_like_markup_show_literally_everywhere(runs_dir):
                 RunStarted("x", config.to_dict(), "cpu", "cpu", 1, 10, 10, 1, 0.0), EpochEnded("x", 1, 0.5, 1.0, 1.0, 1.0, 1.0))
     app = make_app(runs_dir)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.records) == len(names))
+        await wait_for(pilot, lambda: len(app.state.records) == len(names))
         assert sorted(row[0] for row in table(app).row_texts()) == sorted(names)
         table(app).focus()
         table(app).move_cursor(row=0, column=1)
         for key in ("p", "escape", "i", "escape", "d", "n"):  # pivot, inspect, delete (cancelled)
             await pilot.press(key)
             await pilot.pause(0.2)
-        assert app.is_running and len(app.records) == len(names)
+        assert app.is_running and len(app.state.records) == len(names)
     for name in names:
         shown = run_cli("show", name[:3] if name != "[/]" else "n0", "--runs-dir", str(runs_dir), env={**os.environ, "COLUMNS": "200"})
         assert "Traceback" not in shown.stderr
@@ -132,12 +132,12 @@ async def test_a_bad_line_appended_while_the_dashboard_watches_is_skipped(runs_d
                      RunStarted("live", config.to_dict(), "cpu", "cpu", 1, 10, 10, 1, 0.0), live=True)
     app = make_app(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.records and next(iter(app.records.values())).status == "running")
+        await wait_for(pilot, lambda: app.state.records and next(iter(app.state.records.values())).status == "running")
         log = runs_dir / "20260101-000000-000-0000abcd-live" / "events.jsonl"
         with open(log, "a") as handle:
             handle.write(BAD_LINES[4] + "\n")  # epoch 100,000: would build that many columns
         writer.append(EpochEnded("live", 1, 0.91, 0.3, 0.3, 1.0, 1.0))
-        (record,) = app.records.values()
+        (record,) = app.state.records.values()
         await wait_for(pilot, lambda: record.accuracies == {1: 0.91})
         assert len(table(app).column_titles()) < 30
     writer.close()
