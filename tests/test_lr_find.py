@@ -144,6 +144,8 @@ async def test_data_it_cannot_read_and_a_bad_field_are_shown_in_words(runs_dir, 
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open_the_test(pilot, app, device="cpu")
         await wait_for(pilot, lambda: screen.error is not None, 120, "the data error")
+        # The error is set before its paint, and its lines take a layout pass (a loaded machine showed "error:" alone once).
+        await wait_for(pilot, lambda: "truncated" in " ".join(screen_lines(app)), 10, "the error's words on the screen")
         lines = screen_lines(app)
         text = " ".join(lines)
         assert "error:" in text and "truncated" in text, text
