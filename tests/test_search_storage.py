@@ -40,7 +40,9 @@ def test_two_processes_writing_one_journal_lose_nothing(tmp_path):
 
 def _study(pruner: str, finished: list[float]):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", pruner=make_pruner(pruner, epochs=9, startup=2))
+    # A fixed name: Hyperband puts a trial in a bracket by a hash of the study name and trial number (optuna.pruners.HyperbandPruner),
+    # so a random name made its test pass or fail by chance.
+    study = optuna.create_study(study_name="pruner words", direction="maximize", pruner=make_pruner(pruner, epochs=9, startup=2))
     distributions = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
     for value in finished:
         trial = study.ask(distributions)
