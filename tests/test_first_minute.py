@@ -41,7 +41,7 @@ async def test_question_mark_lists_every_binding_of_the_app(tmp_path):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         listed = {(keys, does) for _, rows in app.screen.sections for keys, does in rows}
-        for binding in MnistTui.BINDINGS + DashboardScreen.BINDINGS + ChartsPanel.BINDINGS + ResultsTable.BINDINGS + [b for b in InspectScreen.BINDINGS if not b.key.isdigit()]:
+        for binding in MnistTui.BINDINGS + DashboardScreen.KEYS + ChartsPanel.KEYS + ResultsTable.BINDINGS + [b for b in InspectScreen.BINDINGS if not b.key.isdigit()]:
             assert (key_text(binding), binding.tooltip or binding.description) in listed, binding
         assert {"0-9", "ctrl+p", "ctrl+q", "esc", "enter"} <= {keys for keys, _ in listed}
         await pilot.press("escape")

@@ -111,7 +111,9 @@ async def test_the_form_action_suggests_a_rate_from_real_mnist_and_u_puts_it_int
 async def test_escape_stops_the_test_and_its_process(runs_dir):
     app = create_app(runs_dir=runs_dir, device_probe=cpu_only, warm=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await _open_the_test(pilot, app, train_size="6400", device="cpu")
+        # Batches of 512: the test's 100 batches take long enough that esc comes while it trains (with batches of 64 a loaded
+        # machine let it finish first: a SIGTERM during its exit killed it with -15, neither stopped nor finished).
+        screen = await _open_the_test(pilot, app, train_size="6400", device="cpu", batch_size="512")
         await wait_for(pilot, lambda: screen.points, 120, "the test to train")
         pid = screen.process.pid
         await pilot.press("escape")

@@ -61,7 +61,7 @@ class MnistTui(App):
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         if screen is self.dashboard:
-            owners = [(self, self.BINDINGS), (screen, DashboardScreen.BINDINGS), (screen.panel, type(screen.panel).BINDINGS),
+            owners = [(self, self.BINDINGS), (screen, DashboardScreen.KEYS), (screen.panel, type(screen.panel).KEYS),
                       (screen.table, type(screen.table).BINDINGS)]
             yield from binding_commands(self, owners)
             yield reproduce_command(screen.action_reproduce)

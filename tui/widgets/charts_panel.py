@@ -1,9 +1,11 @@
 """The charts panel: two live charts side by side and, under them, the results table and the log.
 
-It owns the charts' keys: `[`/`]` each chart's metric, `t` the x axis, `m` smoothing, `v` a cursor
-on both charts moved with ←/→ (shift: ten points), whose values become table columns. The table
-and the log sit inside the panel because Textual offers a widget's keys only while the focus is
-inside it, and the table holds the focus; the table keeps its own keys (s space r d i).
+It owns the charts' keys (KEYS): `[`/`]` each chart's metric, `t` the x axis, `m` smoothing, `v` a
+cursor on both charts moved with ←/→ (shift: ten points), whose values become table columns (so
+the table sits in the panel, with the log under it; the table keeps its own keys, s space r d i).
+The keys are declared and handled here; the dashboard screen offers them (charts_bindings), since
+they must work wherever the focus is on the dashboard (the table, a select of the form beside the
+charts) and Textual offers a widget's own BINDINGS only while the focus is inside that widget.
 
 It is given the dashboard's state (tui.dashboard_state) and draws what it says: `show()` after
 the runs in view changed, `touch()` after new points, `redraw_if_due()` on the UI tick.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import time
+from dataclasses import replace
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -33,7 +36,7 @@ LOG_INTERVAL_S = 2.0  # the log pane at most every 2 s: each write grows its hei
 
 
 class ChartsPanel(Vertical):
-    BINDINGS = [
+    KEYS = [
         Binding("m", "toggle_smoothing", "Avg", tooltip="Smooth the per-batch curves: loss, learning rate, samples/s (moving average)", show=False),
         Binding("left_square_bracket", "next_metric('left')", "Left chart", key_display="[", tooltip="The left chart's next metric", show=False),
         Binding("right_square_bracket", "next_metric('right')", "Right chart", key_display="]", tooltip="The right chart's next metric", show=False),
@@ -45,6 +48,12 @@ class ChartsPanel(Vertical):
         Binding("shift+left", "move_cursor(-10)", "10←", key_display="shift+←", priority=True, show=False, tooltip="The chart cursor ten points left"),
         Binding("shift+right", "move_cursor(10)", "10→", key_display="shift+→", priority=True, show=False, tooltip="The chart cursor ten points right"),
     ]
+
+    @classmethod
+    def charts_bindings(cls, forward: str) -> list[Binding]:
+        """KEYS as bindings of the screen that holds the panel, each running `forward(ACTION)` there
+        (the screen hands ACTION back to the panel with `check_action` first: see DashboardScreen)."""
+        return [replace(binding, action=f"{forward}({binding.action!r})") for binding in cls.KEYS]
 
     def __init__(self, state: DashboardState, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -46,7 +47,7 @@ DeviceProbe = Callable[[], list[tuple[str, str]]]
 
 
 class DashboardScreen(Screen):
-    BINDINGS = [
+    KEYS = [
         # Short descriptions: the footer shows the main ones at 80 columns; `?` lists every key.
         Binding("n", "toggle_form", "New", tooltip="Open the run form on the learning rate (on an open form: back to it)"),
         Binding("escape", "close_form", "Close", tooltip="Close the run form"),
@@ -64,6 +65,7 @@ class DashboardScreen(Screen):
                 tooltip="Filter the runs by words of the name or status and conditions: lr=0.01 bs<128 status:failed model:mlp acc>98"),
         Binding("l", "toggle_log", "Log", tooltip="Show or hide the log pane", show=False),
     ]
+    BINDINGS = KEYS + ChartsPanel.charts_bindings("charts")  # the charts' keys, the panel's own: wherever the focus is here
 
     def __init__(self, state: DashboardState, store: RunStore, executor: Executor, searches: SearchLauncher, data_dir=None,
                  device_probe: DeviceProbe | None = None) -> None:
@@ -207,6 +209,9 @@ class DashboardScreen(Screen):
         """Keep the footer short at 80 columns: only actions that can do something now."""
         if not self.app.is_mounted(self.panel) or self.app.screen is not self:
             return False  # a key in the first instant, before the screen has its widgets; or a dialog on top (its footer shows it)
+        if action == "charts":
+            _, name, arguments = parse_action(parameters[0])
+            return self.panel.check_action(name, arguments)
         if action == "close_form":
             return self.form_open and not self.escape_clears_filter()
         if action == "clear_filter":
@@ -216,6 +221,10 @@ class DashboardScreen(Screen):
         if action == "clear_queue":
             return bool(self.executor.queue.waiting)
         return True
+
+    async def action_charts(self, action: str) -> None:
+        """A key of the charts panel (ChartsPanel.KEYS), run there."""
+        await self.panel.run_action(action)
 
     def _set_form_open(self, is_open: bool, focus: bool = True) -> None:
         self.form_open = is_open
@@ -357,19 +366,13 @@ class DashboardScreen(Screen):
 
     def action_study(self) -> None:
         """`o`: the study screen for the search of the run under the table's cursor, else the newest one."""
-        from core.search.study import list_summaries
+        from tui.widgets.study_screen import study_screen_for  # imported when first used: the first frame does not wait
 
-        summaries, _ = list_summaries(self.store.root)  # newest first; small files, read bounded
-        if not summaries:
-            self.notify(f"no search in {self.store.root} yet: start one with mnist-tui search or the form's search mode",
-                        markup=False, timeout=5)
-            return
         record = self.state.records.get(self.table.cursor_run_id() or "")
-        sweep = record.config.sweep if record is not None else None
-        summary = next((s for s in summaries if s.name == sweep), summaries[0])
-        from tui.widgets.study_screen import StudyScreen  # imported when first used: the first frame does not wait
-
-        self.app.push_screen(StudyScreen(self.store.root, summary, [s.name for s in summaries]), self._load_best_trial)
+        if (screen := study_screen_for(self.store.root, record.config.sweep if record is not None else None)) is None:
+            self.notify(f"no search in {self.store.root} yet: start one with mnist-tui search or the form's search mode", markup=False, timeout=5)
+            return
+        self.app.push_screen(screen, self._load_best_trial)
 
     def _load_best_trial(self, pick) -> None:
         """The study screen's `r`: the best trial's run as it ran when the table has it, else its parameters over the study's base."""

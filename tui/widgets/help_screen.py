@@ -77,7 +77,7 @@ class HelpScreen(ModalScreen[None]):
 
 def dashboard_help(app_bindings: list[Binding]) -> HelpScreen:
     """`?` on the dashboard: each owner's keys under its own heading, read from its BINDINGS
-    (`app_bindings`: the App's own, the global ones)."""
+    (`app_bindings`: the App's own, ? and q, listed with the dashboard's: over a dialog they rest)."""
     from tui.widgets.charts_panel import ChartsPanel
     from tui.widgets.dashboard_screen import DashboardScreen
     from tui.widgets.filter_bar import FILTER_KEYS
@@ -86,12 +86,12 @@ def dashboard_help(app_bindings: list[Binding]) -> HelpScreen:
     from tui.widgets.study_screen import StudyScreen
 
     return HelpScreen([
-        ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
-        ("Charts", binding_rows(ChartsPanel.BINDINGS)),
+        ("Dashboard", binding_rows(DashboardScreen.KEYS) + binding_rows(app_bindings)),
+        ("Charts", binding_rows(ChartsPanel.KEYS)),
         ("Results table (the row under the cursor)", binding_rows(ResultsTable.BINDINGS)),
         ("Run form", FORM_KEYS),
         ("Filter line (/)", FILTER_KEYS),
         ("Inspect screen (i)", binding_rows(InspectScreen.BINDINGS)),
         ("Study screen (o)", binding_rows(StudyScreen.BINDINGS)),
-        ("Everywhere", binding_rows(app_bindings) + GLOBAL_KEYS),
+        ("Everywhere", GLOBAL_KEYS),
     ])

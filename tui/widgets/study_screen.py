@@ -377,3 +377,13 @@ class StudyScreen(Screen[BestPick | None]):
             self.notify(f"cannot stop process {pid}: {problem}", markup=False, severity="error", timeout=6)
             return
         self.notify(f"stopping {name}: its trials stop after their current batch…", markup=False, timeout=4)
+
+
+def study_screen_for(runs_root: Path, sweep: str | None) -> StudyScreen | None:
+    """The study screen for the study named `sweep` (a trial's sweep is its study), else the newest
+    study in the runs folder; None when it has none. Reads small files, bounded (list_summaries)."""
+    summaries, _ = list_summaries(runs_root)  # newest first
+    if not summaries:
+        return None
+    summary = next((s for s in summaries if s.name == sweep), summaries[0])
+    return StudyScreen(runs_root, summary, [s.name for s in summaries])
