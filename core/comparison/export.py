@@ -2,7 +2,7 @@
 
 A run's row holds every configuration field, its status and reason, when it started, how long
 it took, the accuracy and test loss after each epoch, best and final, and the torch version that
-trained it. Column names are stable (listed in the README); numbers are written exactly (`repr`,
+trained it. Column names are stable (listed in docs/run-store.md); numbers are written exactly (`repr`,
 accuracies as fractions 0..1, seconds as seconds), so a row read back equals the run's record.
 A cell for something that did not happen (an epoch not reached, an unreadable run's config) is
 empty, never a default.

@@ -58,11 +58,11 @@ def connect(address: str) -> dict:
     thread.join(CONNECT_TIMEOUT_S)
     if not outcome:
         raise RayConnectError(f"no Ray cluster answered at {gcs or address} within {CONNECT_TIMEOUT_S:.0f} s: start one with "
-                              "`ray start --head` (README, On several machines), or give its address to --ray")
+                              "`ray start --head` (docs/several-machines.md), or give its address to --ray")
     problem = outcome[0]
     if isinstance(problem, ConnectionError):
         raise RayConnectError(f"no Ray cluster answers at {gcs or address}: start one with `ray start --head` "
-                              f"(README, On several machines) ({_short(problem)})")
+                              f"(docs/several-machines.md) ({_short(problem)})")
     if problem is not None:
         if "token" in str(problem).lower() or "auth" in type(problem).__name__.lower():
             raise RayConnectError(_refused(address))
@@ -128,7 +128,7 @@ def _check_token(address: str) -> str | None:
     asking.join(PROBE_CONNECT_S)  # a live GCS answers in milliseconds; a dead address keeps the client retrying
     if not answer:
         raise RayConnectError(f"no Ray cluster answers at {gcs} (asked for {PROBE_CONNECT_S:.0f} s): start one with "
-                              "`ray start --head` (README, On several machines), or give its address to --ray")
+                              "`ray start --head` (docs/several-machines.md), or give its address to --ray")
     if isinstance(answer[0], AuthenticationError):
         raise RayConnectError(_refused(address))
     return gcs  # another failure: ray.init says what is wrong (within its time)
@@ -165,7 +165,7 @@ def token_warning(cluster: dict) -> str:
     if cluster.get("token_auth"):
         return ""
     return (f"the Ray cluster at {cluster['address']} does not use token authentication: anyone who can reach it can run "
-            "code on every node (start it with RAY_AUTH_MODE=token; README, On several machines)")
+            "code on every node (start it with RAY_AUTH_MODE=token; docs/several-machines.md)")
 
 
 def cluster_devices(cluster: dict) -> list[list[str]]:
