@@ -58,7 +58,7 @@ def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):
     """
     target = tmp_path / "checkpoint.pt"
     writer = (
-        "import os, sys, time, torch\n"
+        "import os, signal, sys, torch\n"
         "from core.training.checkpoint import save_checkpoint\n"
         "from core.training.models import build_model\n"
         "from core.training.trainer import make_optimizer\n"
@@ -69,7 +69,7 @@ def test_a_kill_while_saving_a_checkpoint_keeps_the_previous_one(tmp_path):
         "    if epoch == 2:  # the second save: keep half of its bytes and wait for the kill\n"
         "        os.ftruncate(fd, os.fstat(fd).st_size // 2)\n"
         "        print('mid-write', flush=True)\n"
-        "        time.sleep(120)\n"
+        "        signal.pause()\n"
         "    real_fsync(fd)\n"
         "os.fsync = held_fsync\n"
         "for epoch in (1, 2):\n"

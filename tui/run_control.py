@@ -6,7 +6,7 @@ asks, then draws and says what comes back (notices as (text, severity, timeout) 
 
 from __future__ import annotations
 
-from core.config import ConfigError, RunConfig
+from core.config import RunConfig
 from core.execution.control import ControlError
 from core.execution.executor import Executor
 from core.runstore.results import RunRecord
@@ -90,12 +90,9 @@ class RunControl:
 
         devices = values["device"].split(",")  # several: the form's "all GPUs, in parallel"
         values = {**values, "device": devices[0]}
-        try:
-            seeds = [int(s) for s in split_values("seed", values["seed"])]
-            keep = {field: values[field] for field in ("train_size", "test_size", "device", "model") if values[field]}
-            configs = reproduce_configs(seeds if len(seeds) > 1 else [1, 2, 3], int(values["epochs"] or 5), keep, sweep=new_reproduce_id())
-        except ConfigError as bad:
-            raise ValueError(str(bad)) from bad
+        seeds = [int(s) for s in split_values("seed", values["seed"])]
+        keep = {field: values[field] for field in ("train_size", "test_size", "device", "model") if values[field]}
+        configs = reproduce_configs(seeds if len(seeds) > 1 else [1, 2, 3], int(values["epochs"] or 5), keep, sweep=new_reproduce_id())
         return configs, devices if len(devices) > 1 else None
 
     def ray_notices(self) -> list[Notice]:

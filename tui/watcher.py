@@ -49,6 +49,7 @@ class RunWatcher:
         self.listed: set[str] = set()  # the run folders the last listing found: one missing later has vanished
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._app = None  # the running app, for the reading thread's reports (set on the UI thread with the thread)
 
     def done(self) -> None:
         """The app folded the last read in: the next may start (from the offsets it left)."""
